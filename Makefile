@@ -1,0 +1,28 @@
+# Two commands (README): `make run` sets up and runs the main job; `make test` sets up and tests.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Offline datasets beside the checkout (../shared/datasets); override with LPGNAS_DATA=...
+LPGNAS_DATA ?= $(abspath ../shared/datasets)
+export LPGNAS_DATA
+
+.PHONY: setup run test lint bench
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The CPU build of torch first: an open torch requirement would pull a multi-GB CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: setup
+	$(VENV)/bin/lpgnas-hw train --arch examples/archs/gcn-w4a8.yaml --dataset cora --seeds 0,1,2
+
+test: setup
+	$(PY) -m ruff check lpgnas hwsim costmodels tests benchmarks examples
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) benchmarks/bench_train.py

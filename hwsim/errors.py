@@ -1,0 +1,72 @@
+"""Typed errors for bad user input, and the strict pydantic base for input files.
+
+Library code raises `InputError`; only the CLI turns it into one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+
+
+class InputError(Exception):
+    """A user-supplied file or value is wrong in a way the user can fix.
+
+    Args:
+        source: the file (or "argument --x") the bad value came from.
+        field: path of the offending field inside it ("layers[0].attention"), or "".
+        message: what is wrong and, where useful, what is accepted.
+    """
+
+    def __init__(self, source: str, field: str, message: str) -> None:
+        self.source = str(source)
+        self.field = field
+        self.message = message
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        where = f"{self.source}: {self.field}" if self.field else self.source
+        return f"{where}: {self.message}".replace("\n", " ")
+
+
+class StrictModel(pydantic.BaseModel):
+    """File-boundary model: unknown keys are rejected with the list of accepted ones."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=False, frozen=True)
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in cls.model_fields]
+            if unknown:
+                accepted = ", ".join(cls.model_fields)
+                raise ValueError(f"unknown key {unknown[0]!r}; accepted keys: {accepted}")
+        return data
+
+
+def format_loc(loc: tuple) -> str:
+    """Turn a pydantic error location ('layers', 0, 'quant') into 'layers[0].quant'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def from_validation_error(source: str, err: pydantic.ValidationError, prefix: str = "") -> InputError:
+    """The first problem of a pydantic ValidationError as a one-line InputError."""
+    first = err.errors(include_url=False)[0]
+    loc = format_loc(tuple(first["loc"]))
+    if prefix:
+        loc = f"{prefix}.{loc}" if loc and not loc.startswith("[") else f"{prefix}{loc}"
+    msg = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    if first["type"] not in ("missing", "value_error", "model_type", "dict_type") and isinstance(
+        got, (str, int, float, bool)
+    ):
+        msg = f"{msg} (got {got!r})"
+    return InputError(source, loc, msg)

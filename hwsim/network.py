@@ -1,0 +1,166 @@
+"""The network description every package shares: the search-space vocabulary and `ArchSpec`.
+
+It lives in hwsim because hwsim must not import torch or lpgnas, yet simulates the same
+networks that lpgnas trains (dependency direction: lpgnas -> costmodels -> hwsim).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pydantic
+
+from hwsim.errors import InputError, StrictModel, from_validation_error
+
+ATTENTIONS = ("const", "gcn", "gat", "sym-gat", "cos", "linear", "gene-linear")
+# Attention types that compute per-edge coefficients (and so have an `attention` quantiser).
+COEFFICIENT_ATTENTIONS = ("gat", "sym-gat", "cos", "linear", "gene-linear")
+AGGREGATIONS = ("sum", "mean", "max")
+ACTIVATIONS = ("identity", "relu", "elu", "leaky_relu", "tanh", "sigmoid", "relu6", "softplus")
+HIDDEN_SIZES = (8, 16, 32, 64, 128, 256)
+HEAD_COUNTS = (1, 2, 4, 8)
+WEIGHT_QUANTS = ("b1", "t2", "q2", "q4", "q8", "q16", "f32")
+ACTIVATION_QUANTS = ("q2", "q4", "q8", "q16", "f32")
+QUANT_COMPONENTS = ("weight", "feature", "attention", "message")
+QUANT_BITS = {"b1": 1, "t2": 2, "q2": 2, "q4": 4, "q8": 8, "q16": 16, "f32": 32}
+
+AttentionName = Literal["const", "gcn", "gat", "sym-gat", "cos", "linear", "gene-linear"]
+AggregationName = Literal["sum", "mean", "max"]
+ActivationName = Literal["identity", "relu", "elu", "leaky_relu", "tanh", "sigmoid", "relu6", "softplus"]
+WeightQuant = Literal["b1", "t2", "q2", "q4", "q8", "q16", "f32"]
+ActivationQuant = Literal["q2", "q4", "q8", "q16", "f32"]
+HiddenSize = Literal[8, 16, 32, 64, 128, 256]
+HeadCount = Literal[1, 2, 4, 8]
+
+
+def has_coefficients(attention: str) -> bool:
+    """True for attention types that compute per-edge coefficients."""
+    return attention in COEFFICIENT_ATTENTIONS
+
+
+@dataclass(frozen=True)
+class QuantSpec:
+    """Quantisation option per component of one layer (attention is None where unused)."""
+
+    weight: str
+    feature: str
+    message: str
+    attention: str | None = None
+
+    def bits(self, component: str) -> int:
+        """Bit width of a component; an unused attention quantiser counts as 0 bits."""
+        option = getattr(self, component)
+        return 0 if option is None else QUANT_BITS[option]
+
+    def to_dict(self) -> dict[str, str]:
+        out = {"weight": self.weight, "feature": self.feature}
+        if self.attention is not None:
+            out["attention"] = self.attention
+        out["message"] = self.message
+        return out
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer: hidden is the per-head output width (None on the last layer)."""
+
+    attention: str
+    aggregation: str
+    activation: str
+    hidden: int | None
+    heads: int
+    quant: QuantSpec
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"attention": self.attention, "aggregation": self.aggregation}
+        if self.hidden is not None:
+            out["activation"] = self.activation
+            out["hidden"] = self.hidden
+        out["heads"] = self.heads
+        out["quant"] = self.quant.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """A concrete network of the search space; hidden layers concatenate heads, the last averages."""
+
+    layers: tuple[LayerSpec, ...]
+
+    def widths(self, in_dim: int, num_classes: int) -> list[tuple[int, int, int]]:
+        """Per layer (input width, per-head output width, heads)."""
+        out, width = [], in_dim
+        for i, layer in enumerate(self.layers):
+            last = i == len(self.layers) - 1
+            per_head = num_classes if last else layer.hidden
+            out.append((width, per_head, layer.heads))
+            width = per_head if last else per_head * layer.heads
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"layers": [layer.to_dict() for layer in self.layers]}
+
+
+class _QuantModel(StrictModel):
+    weight: WeightQuant
+    feature: ActivationQuant
+    message: ActivationQuant
+    attention: ActivationQuant | None = None
+
+
+class _LayerModel(StrictModel):
+    attention: AttentionName
+    aggregation: AggregationName
+    activation: ActivationName | None = None
+    hidden: HiddenSize | None = None
+    heads: HeadCount = 1
+    quant: _QuantModel
+
+
+class _ArchModel(StrictModel):
+    layers: list[_LayerModel] = pydantic.Field(min_length=1)
+
+
+def parse_arch(data: Any, source: str = "arch") -> ArchSpec:
+    """Validate an `arch` object (DESIGN.md §7) into an ArchSpec.
+
+    Raises:
+        InputError: naming `source` and the offending field.
+    """
+    if not isinstance(data, dict):
+        raise InputError(source, "", "expected a mapping with a 'layers' list")
+    try:
+        model = _ArchModel.model_validate(data)
+    except pydantic.ValidationError as err:
+        raise from_validation_error(source, err) from None
+    layers = []
+    for i, layer in enumerate(model.layers):
+        where = f"layers[{i}]"
+        last = i == len(model.layers) - 1
+        if last:
+            if layer.hidden is not None:
+                raise InputError(source, f"{where}.hidden", "the last layer has no hidden size "
+                                 "(its width is the number of classes)")
+            if layer.activation not in (None, "identity"):
+                raise InputError(source, f"{where}.activation", "the last layer's activation is "
+                                 f"'identity' (got {layer.activation!r})")
+            activation = "identity"
+        else:
+            if layer.hidden is None:
+                raise InputError(source, f"{where}.hidden",
+                                 f"required on hidden layers; one of {list(HIDDEN_SIZES)}")
+            if layer.activation is None:
+                raise InputError(source, f"{where}.activation",
+                                 f"required on hidden layers; one of {list(ACTIVATIONS)}")
+            activation = layer.activation
+        attention_q = layer.quant.attention
+        if has_coefficients(layer.attention):
+            if attention_q is None:
+                raise InputError(source, f"{where}.quant.attention",
+                                 f"required for attention {layer.attention!r}; one of {list(ACTIVATION_QUANTS)}")
+        else:
+            attention_q = None  # DESIGN.md §3: ignored for const and gcn
+        quant = QuantSpec(layer.quant.weight, layer.quant.feature, layer.quant.message, attention_q)
+        layers.append(LayerSpec(layer.attention, layer.aggregation, activation, layer.hidden, layer.heads, quant))
+    return ArchSpec(tuple(layers))

@@ -1,0 +1,84 @@
+"""arch.yaml: the `arch` object of DESIGN.md §7 plus an optional `train:` block."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import yaml
+
+from hwsim.errors import InputError, StrictModel, from_validation_error
+from hwsim.network import ArchSpec, parse_arch
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyper-parameters; the defaults are the GCN paper's (Kipf & Welling 2017)."""
+
+    lr: float = 0.01
+    weight_decay: float = 5e-4
+    dropout: float = 0.5
+    attention_dropout: float | None = None  # None: same as dropout (GAT uses 0.6 for both)
+    epochs: int = 200
+    patience: int = 100  # stop when neither val accuracy nor val loss improved for this long
+
+    def with_epochs(self, epochs: int | None) -> TrainConfig:
+        return self if epochs is None else replace(self, epochs=epochs)
+
+
+class _TrainModel(StrictModel):
+    lr: float = pydantic.Field(0.01, gt=0)
+    weight_decay: float = pydantic.Field(5e-4, ge=0)
+    dropout: float = pydantic.Field(0.5, ge=0, lt=1)
+    attention_dropout: float | None = pydantic.Field(None, ge=0, lt=1)
+    epochs: int = pydantic.Field(200, gt=0)
+    patience: int = pydantic.Field(100, gt=0)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file; unreadable or malformed files become InputError."""
+    try:
+        text = Path(path).read_text()
+    except OSError as err:
+        raise InputError(str(path), "", f"cannot read file: {err.strerror or err}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InputError(str(path), "", f"not valid YAML{where}") from None
+
+
+def parse_train(data: Any, source: str) -> TrainConfig:
+    if data is None:
+        return TrainConfig()
+    try:
+        model = _TrainModel.model_validate(data)
+    except pydantic.ValidationError as err:
+        raise from_validation_error(source, err, prefix="train") from None
+    return TrainConfig(**model.model_dump())
+
+
+def load_arch_file(path: str | Path) -> tuple[ArchSpec, TrainConfig]:
+    """Read arch.yaml into a validated ArchSpec and TrainConfig (errors name file and field)."""
+    data = read_yaml(path)
+    source = str(path)
+    if not isinstance(data, dict):
+        raise InputError(source, "", "expected a mapping with a 'layers' list")
+    unknown = [k for k in data if k not in ("layers", "train")]
+    if unknown:
+        raise InputError(source, str(unknown[0]), "unknown key; accepted keys: layers, train")
+    if "layers" not in data:
+        raise InputError(source, "layers", "required: the list of layers")
+    arch = parse_arch({"layers": data["layers"]}, source)
+    return arch, parse_train(data.get("train"), source)
+
+
+def dump_arch(arch: ArchSpec, train: TrainConfig | None = None) -> str:
+    """arch.yaml text for `arch` (and a train block when given)."""
+    data: dict[str, Any] = arch.to_dict()
+    if train is not None:
+        data["train"] = {k: v for k, v in train.__dict__.items() if v is not None}
+    return yaml.safe_dump(data, sort_keys=False)

@@ -1,0 +1,100 @@
+"""`lpgnas-hw`: the command line (DESIGN.md §7).
+
+Library code raises InputError; here, and only here, it becomes one line on stderr and exit 2.
+`--json` prints exactly one JSON object on stdout; logs and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from hwsim.errors import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument as one line, exit 2 (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def parse_int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return values
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def emit(result: dict, as_json: bool, render: Callable[[dict], str]) -> None:
+    """Print `result` as JSON (one object) or as a human-readable table."""
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+    else:
+        sys.stdout.write(render(result) + "\n")
+    sys.stdout.flush()
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train one architecture with quantisation-aware training",
+                       description="Train ARCH.yaml from scratch over seeds and report accuracy, "
+                                   "model size and buffer size.")
+    p.add_argument("--arch", required=True, help="architecture file (arch.yaml)")
+    p.add_argument("--dataset", default="cora", help="dataset name (default: cora)")
+    p.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA, else the user cache)")
+    p.add_argument("--split", choices=("public", "full"), help="public (Planetoid) or full (60/20/20)")
+    p.add_argument("--seeds", type=parse_int_list, default=[0], help="comma-separated seeds (default: 0)")
+    p.add_argument("--epochs", type=positive_int, help="override the arch file's epochs")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default: 1)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from lpgnas.commands import run_train
+
+    result = run_train(args.arch, args.dataset, args.data_root, args.split, args.seeds, args.epochs,
+                       args.threads, progress=True)
+    from lpgnas.report import render_train
+
+    emit(result, args.json, render_train)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lpgnas-hw", description="Hardware-aware low-precision GNN architecture search.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_train(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as err:
+        print(f"lpgnas-hw: error: {err.one_line()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lpgnas-hw: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

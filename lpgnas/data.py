@@ -1,0 +1,204 @@
+"""Datasets through torch_geometric's loaders, a never-written-to data root, and the splits.
+
+Data root: `--data-root`, else `$LPGNAS_DATA`, else the user cache. torch_geometric writes
+`processed/` beside `raw/`, so the raw files are first copied into the user cache
+(`$LPGNAS_CACHE`, else `$XDG_CACHE_HOME/lpgnas`, else `~/.cache/lpgnas`) and loaded there:
+the data root itself is only ever read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from hwsim.errors import InputError
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Where torch_geometric finds a dataset and which splits it has."""
+
+    name: str
+    family: str  # planetoid | amazon | coauthor
+    pyg_name: str  # the name passed to the loader; also the folder under the root
+    raw_files: tuple[str, ...]
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        return ("public", "full") if self.family == "planetoid" else ("full",)
+
+    @property
+    def default_split(self) -> str:
+        return self.splits[0]
+
+
+def _planetoid(pyg_name: str) -> DatasetInfo:
+    stem = f"ind.{pyg_name.lower()}"
+    files = tuple(f"{stem}.{ext}" for ext in ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index"))
+    return DatasetInfo(pyg_name.lower(), "planetoid", pyg_name, files)
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "cora": _planetoid("Cora"),
+    "citeseer": _planetoid("CiteSeer"),
+    "pubmed": _planetoid("PubMed"),
+    "computers": DatasetInfo("computers", "amazon", "Computers", ("amazon_electronics_computers.npz",)),
+    "photo": DatasetInfo("photo", "amazon", "Photo", ("amazon_electronics_photo.npz",)),
+    "cs": DatasetInfo("cs", "coauthor", "CS", ("ms_academic_cs.npz",)),
+    "physics": DatasetInfo("physics", "coauthor", "Physics", ("ms_academic_phy.npz",)),
+}
+_ALIASES = {"amazon-computers": "computers", "amazon-photo": "photo", "coauthor-cs": "cs",
+            "coauthor-physics": "physics"}
+
+
+def dataset_info(name: str, source: str = "argument --dataset") -> DatasetInfo:
+    """The registry entry for a dataset name (case-insensitive; aliases accepted)."""
+    key = name.lower()
+    key = _ALIASES.get(key, key)
+    if key not in DATASETS:
+        raise InputError(source, "", f"unknown dataset {name!r}; choices: {', '.join(DATASETS)}")
+    return DATASETS[key]
+
+
+@dataclass
+class GraphData:
+    """A node-classification graph. `edge_index` has no self-loops; `x` is row-normalised."""
+
+    name: str
+    x: Tensor
+    y: Tensor
+    edge_index: Tensor
+    num_classes: int
+    public_masks: tuple[Tensor, Tensor, Tensor] | None  # Planetoid's train/val/test
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self.x.size(0))
+
+    @property
+    def num_features(self) -> int:
+        return int(self.x.size(1))
+
+
+def cache_dir() -> Path:
+    """The writable cache for datasets (and processed files)."""
+    if os.environ.get("LPGNAS_CACHE"):
+        return Path(os.environ["LPGNAS_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "lpgnas"
+
+
+def data_root(explicit: str | os.PathLike | None = None) -> Path:
+    """`--data-root`, else `$LPGNAS_DATA`, else the cache's datasets folder."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("LPGNAS_DATA"):
+        return Path(os.environ["LPGNAS_DATA"])
+    return cache_dir() / "datasets"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock so parallel sweep workers do not process the same dataset at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _copy_raw(src: Path, dst: Path, files: tuple[str, ...]) -> None:
+    """Copy raw files that are missing or differ in size, each through a temporary name."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        target = dst / name
+        if target.exists() and target.stat().st_size == (src / name).stat().st_size:
+            continue
+        tmp = dst / f".{name}.tmp{os.getpid()}"
+        shutil.copyfile(src / name, tmp)
+        os.replace(tmp, target)
+
+
+def _instantiate(info: DatasetInfo, root: Path):
+    from torch_geometric.datasets import Amazon, Coauthor, Planetoid
+
+    loader = {"planetoid": Planetoid, "amazon": Amazon, "coauthor": Coauthor}[info.family]
+    return loader(str(root), info.pyg_name)
+
+
+def load_dataset(name: str, root: str | os.PathLike | None = None) -> GraphData:
+    """Load a dataset by name, reading the data root and writing only to the cache.
+
+    Raises:
+        InputError: unknown name, or files missing where no download is possible.
+    """
+    info = dataset_info(name)
+    source_root = data_root(root)
+    cache_root = cache_dir() / "datasets"
+    src_raw = source_root / info.pyg_name / "raw"
+    cache_raw = cache_root / info.pyg_name / "raw"
+    with _locked(cache_root / f".{info.name}.lock"):
+        if src_raw.resolve() != cache_raw.resolve() and all((src_raw / f).is_file() for f in info.raw_files):
+            _copy_raw(src_raw, cache_raw, info.raw_files)
+        have_raw = all((cache_raw / f).is_file() for f in info.raw_files)
+        if not have_raw and os.environ.get("LPGNAS_OFFLINE"):
+            raise _missing(info, src_raw)
+        try:
+            dataset = _instantiate(info, cache_root)
+        except InputError:
+            raise
+        except Exception as err:  # the loader's download failed (offline) or the files are bad
+            if not have_raw:
+                raise _missing(info, src_raw) from None
+            raise InputError(str(cache_raw), "", f"could not read dataset {info.name!r}: {err}") from None
+    data = dataset[0]
+    x = data.x.float()
+    x = x / x.sum(dim=1, keepdim=True).clamp(min=1e-12)  # row-normalise, as the GCN/GAT papers do
+    masks = None
+    if info.family == "planetoid":
+        masks = (data.train_mask, data.val_mask, data.test_mask)
+    return GraphData(info.name, x, data.y, data.edge_index, int(dataset.num_classes), masks)
+
+
+def _missing(info: DatasetInfo, folder: Path) -> InputError:
+    expected = ", ".join(info.raw_files)
+    return InputError(str(folder), "", f"dataset {info.name!r} not found and could not be downloaded; "
+                      f"expected files: {expected} (set --data-root or LPGNAS_DATA)")
+
+
+def full_split(labels: Tensor, seed: int, fractions: tuple[float, float] = (0.6, 0.2)) -> tuple[Tensor, ...]:
+    """Stratified random train/val/test masks (60/20/20 by default), deterministic per seed."""
+    rng = np.random.default_rng(seed)
+    y = labels.numpy()
+    n = y.shape[0]
+    masks = [np.zeros(n, dtype=bool) for _ in range(3)]
+    for cls in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == cls))
+        n_train = int(round(fractions[0] * idx.size))
+        n_val = int(round(fractions[1] * idx.size))
+        masks[0][idx[:n_train]] = True
+        masks[1][idx[n_train:n_train + n_val]] = True
+        masks[2][idx[n_train + n_val:]] = True
+    return tuple(torch.from_numpy(m) for m in masks)
+
+
+def split_masks(graph: GraphData, split: str, seed: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Train/val/test masks of a split: `public` (Planetoid's) or `full` (60/20/20 per seed)."""
+    if split == "public":
+        if graph.public_masks is None:
+            raise InputError("argument --split", "", f"dataset {graph.name!r} has no public split; use 'full'")
+        return graph.public_masks
+    if split == "full":
+        return full_split(graph.y, seed)
+    raise InputError("argument --split", "", f"unknown split {split!r}; choices: public, full")

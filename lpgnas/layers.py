@@ -1,0 +1,171 @@
+"""Quantised message-passing layer covering every attention, aggregation and head choice.
+
+Execution is combination first, A·(X·W) (DESIGN.md §3): features are quantised (`feature`),
+multiplied by the quantised weights (`weight`), the product is quantised (`message`), edge
+coefficients are computed and quantised (`attention`) and messages are aggregated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.nn import MessagePassing
+from torch_geometric.utils import softmax
+
+from hwsim.network import ACTIVATIONS, ATTENTIONS, COEFFICIENT_ATTENTIONS, QuantSpec
+from lpgnas.quant import Quantizer
+
+_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "identity": lambda x: x,
+    "relu": F.relu,
+    "elu": F.elu,
+    "leaky_relu": F.leaky_relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "relu6": F.relu6,
+    "softplus": F.softplus,
+}
+assert tuple(_ACTIVATIONS) == ACTIVATIONS
+
+
+def resolve_activation(name: str) -> Callable[[Tensor], Tensor]:
+    """The activation function called `name`."""
+    try:
+        return _ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"Could not resolve activation {name!r} among choices {list(ACTIVATIONS)}") from None
+
+
+def gcn_norm_coefficients(edge_index: Tensor, num_nodes: int) -> Tensor:
+    """Symmetric degree normalisation 1/sqrt(d_i·d_j) per edge j→i (degrees count self-loops)."""
+    src, dst = edge_index
+    deg = torch.zeros(num_nodes, dtype=torch.float32).scatter_add_(0, dst, torch.ones(dst.numel()))
+    inv_sqrt = deg.clamp(min=1).pow(-0.5)
+    return inv_sqrt[src] * inv_sqrt[dst]
+
+
+class QuantGNNConv(MessagePassing):
+    r"""One quantised GNN layer: out_i = ⊕_{j∈N(i)} α_ij · Q_m(Q_f(x_j) · Q_w(W)).
+
+    The attention score e_ij per head (x_i, x_j are the transformed features of the target i
+    and source j; softmax is over the incoming edges of i) follows GraphNAS (Gao et al. 2020):
+
+    - ``const``: α_ij = 1 (the aggregator alone combines); ``gcn``: α_ij = 1/sqrt(d_i d_j)
+    - ``gat``: e_ij = LeakyReLU(a_l·x_i + a_r·x_j)
+    - ``sym-gat``: e_ij = LeakyReLU(a_l·x_i + a_r·x_j) + LeakyReLU(a_l·x_j + a_r·x_i)
+    - ``cos``: e_ij = Σ_c (a_l,c x_i,c)(a_r,c x_j,c)
+    - ``linear``: e_ij = tanh(a_r·x_j)
+    - ``gene-linear``: e_ij = Σ_c g_c · tanh(a_l,c x_i,c + a_r,c x_j,c)
+
+    Args:
+        in_channels: input width.
+        out_channels: output width per head.
+        heads: number of heads; concatenated when `concat`, else averaged.
+        attention, aggregation: names from the search space.
+        quant: the quantisation option of each component.
+        dropout: dropout on the (quantised) input features, training only.
+        attention_dropout: dropout on the coefficients, training only.
+
+    Shapes:
+        x: [N, in_channels], dense or sparse COO (coalesced); edge_index: [2, E] with self-loops;
+        out: [N, heads·out] when concatenating, else [N, out].
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        heads: int,
+        attention: str,
+        aggregation: str,
+        quant: QuantSpec,
+        concat: bool = True,
+        dropout: float = 0.0,
+        attention_dropout: float = 0.0,
+        negative_slope: float = 0.2,
+    ) -> None:
+        super().__init__(aggr=aggregation, node_dim=0)
+        if attention not in ATTENTIONS:
+            raise ValueError(f"Could not resolve attention {attention!r} among choices {list(ATTENTIONS)}")
+        self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
+        self.attention, self.concat = attention, concat
+        self.dropout, self.attention_dropout = dropout, attention_dropout
+        self.negative_slope = negative_slope
+        self.weight = nn.Parameter(torch.empty(in_channels, heads * out_channels))
+        self.att_l = nn.Parameter(torch.empty(1, heads, out_channels)) if attention in (
+            "gat", "sym-gat", "cos", "gene-linear") else None
+        self.att_r = nn.Parameter(torch.empty(1, heads, out_channels)) if attention in COEFFICIENT_ATTENTIONS else None
+        self.att_g = nn.Parameter(torch.empty(1, heads, out_channels)) if attention == "gene-linear" else None
+        self.bias = nn.Parameter(torch.empty(heads * out_channels if concat else out_channels))
+        self.q_weight = Quantizer(quant.weight)
+        self.q_feature = Quantizer(quant.feature, running=True)
+        self.q_message = Quantizer(quant.message, running=True)
+        self.q_attention = Quantizer(quant.attention, running=True) if quant.attention else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        nn.init.xavier_uniform_(self.weight)
+        for att in (self.att_l, self.att_r, self.att_g):
+            if att is not None:
+                bound = math.sqrt(6.0 / (att.size(1) + att.size(2)))
+                nn.init.uniform_(att, -bound, bound)
+        nn.init.zeros_(self.bias)
+
+    def attention_parameters(self) -> list[Tensor]:
+        """The attention vectors (quantised with the weights)."""
+        return [a for a in (self.att_l, self.att_r, self.att_g) if a is not None]
+
+    def edge_coefficients(self, h: Tensor, edge_index: Tensor) -> Tensor | None:
+        """Per-edge, per-head coefficients α [E, H], or None for ``const``."""
+        src, dst = edge_index
+        num_nodes = h.size(0)
+        if self.attention == "const":
+            return None
+        if self.attention == "gcn":
+            return gcn_norm_coefficients(edge_index, num_nodes).unsqueeze(-1).expand(-1, self.heads)
+        q = self.q_weight
+        att_l = q(self.att_l) if self.att_l is not None else None
+        att_r = q(self.att_r)
+        slope = self.negative_slope
+        if self.attention in ("gat", "sym-gat"):
+            s_l, s_r = (h * att_l).sum(-1), (h * att_r).sum(-1)
+            score = F.leaky_relu(s_l[dst] + s_r[src], slope)
+            if self.attention == "sym-gat":
+                score = score + F.leaky_relu(s_l[src] + s_r[dst], slope)
+        elif self.attention == "cos":
+            score = ((h * att_l)[dst] * (h * att_r)[src]).sum(-1)
+        elif self.attention == "linear":
+            score = torch.tanh((h * att_r).sum(-1))[src]
+        else:  # gene-linear
+            score = (torch.tanh((h * att_l)[dst] + (h * att_r)[src]) * q(self.att_g)).sum(-1)
+        alpha = softmax(score, dst, num_nodes=num_nodes)
+        return self.q_attention(alpha)
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        x = self.q_feature(x)
+        weight = self.q_weight(self.weight)
+        if x.is_sparse:  # zero-skipping: only the non-zeros are dropped out and multiplied
+            values = F.dropout(x.values(), self.dropout, self.training)
+            x = torch.sparse_coo_tensor(x.indices(), values, x.shape, is_coalesced=True, check_invariants=False)
+            h = torch.sparse.mm(x, weight)
+        else:
+            h = F.dropout(x, self.dropout, self.training) @ weight
+        h = self.q_message(h).view(-1, self.heads, self.out_channels)
+        alpha = self.edge_coefficients(h, edge_index)
+        if alpha is not None:
+            alpha = F.dropout(alpha, self.attention_dropout, self.training)
+        out = self.propagate(edge_index, h=h, alpha=alpha)
+        out = out.reshape(-1, self.heads * self.out_channels) if self.concat else out.mean(dim=1)
+        return out + self.bias
+
+    def message(self, h_j: Tensor, alpha: Tensor | None) -> Tensor:
+        return h_j if alpha is None else h_j * alpha.unsqueeze(-1)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, heads={self.heads}, attention={self.attention}, "
+                f"aggregation={self.aggr}")

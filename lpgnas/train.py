@@ -1,0 +1,133 @@
+"""Full-batch quantisation-aware training with early stopping on validation, over seeds."""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from hwsim.network import ArchSpec
+from lpgnas.archfile import TrainConfig
+from lpgnas.data import GraphData, split_masks
+from lpgnas.model import QuantGNN, as_input, buffer_size_bytes, model_size_bytes, with_self_loops
+
+
+@dataclass
+class SeedResult:
+    """One training run: accuracies at the best validation epoch and that epoch's weights."""
+
+    seed: int
+    val_acc: float
+    test_acc: float
+    best_epoch: int
+    epochs_run: int
+    seconds: float
+    state_dict: dict
+
+
+def seed_everything(seed: int, threads: int) -> None:
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+
+
+def accuracy(logits: Tensor, y: Tensor, mask: Tensor) -> float:
+    return float((logits[mask].argmax(dim=-1) == y[mask]).float().mean())
+
+
+def train_once(
+    graph: GraphData,
+    arch: ArchSpec,
+    config: TrainConfig,
+    split: str,
+    seed: int,
+    threads: int = 1,
+    on_epoch: Callable[[int], None] | None = None,
+) -> SeedResult:
+    """Train `arch` from scratch on one seed; keep the epoch with the best validation accuracy.
+
+    Ties in validation accuracy go to the lower validation loss. Training stops when neither
+    improved for `config.patience` epochs (the GAT paper's criterion).
+    """
+    seed_everything(seed, threads)
+    train_mask, val_mask, test_mask = split_masks(graph, split, seed)
+    edge_index = with_self_loops(graph.edge_index, graph.num_nodes)
+    x = as_input(graph.x)
+    model = QuantGNN(arch, graph.num_features, graph.num_classes, config.dropout, config.attention_dropout)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    best = (-1.0, float("inf"))  # (val acc, -) ranking key
+    best_loss = float("inf")
+    best_state, best_epoch, stale = None, 0, 0
+    start = time.perf_counter()
+    epoch = 0
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        optimizer.zero_grad()
+        logits = model(x, edge_index)
+        F.cross_entropy(logits[train_mask], graph.y[train_mask]).backward()
+        optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            logits = model(x, edge_index)
+            val_loss = float(F.cross_entropy(logits[val_mask], graph.y[val_mask]))
+            val_acc = accuracy(logits, graph.y, val_mask)
+        improved = False
+        if (val_acc, -val_loss) > (best[0], -best[1]):
+            best = (val_acc, val_loss)
+            best_state = copy.deepcopy(model.state_dict())
+            best_epoch, improved = epoch, True
+        if val_loss < best_loss:
+            best_loss, improved = val_loss, True
+        stale = 0 if improved else stale + 1
+        if on_epoch is not None:
+            on_epoch(epoch)
+        if stale >= config.patience:
+            break
+    seconds = time.perf_counter() - start
+    model.load_state_dict(best_state)
+    model.eval()
+    with torch.no_grad():
+        logits = model(x, edge_index)
+    return SeedResult(seed, accuracy(logits, graph.y, val_mask), accuracy(logits, graph.y, test_mask),
+                      best_epoch, epoch, seconds, best_state)
+
+
+def mean_std(values: list[float]) -> dict[str, float]:
+    """Mean and population std (0 for one value), rounded for reports."""
+    std = statistics.pstdev(values) if len(values) > 1 else 0.0
+    return {"mean": round(statistics.fmean(values), 6), "std": round(std, 6)}
+
+
+def sizes(graph: GraphData, arch: ArchSpec) -> tuple[int, int]:
+    """(model size, LPGNAS buffer size) in bytes for `arch` on `graph`."""
+    model = QuantGNN(arch, graph.num_features, graph.num_classes)
+    num_edges = int(with_self_loops(graph.edge_index, graph.num_nodes).size(1))
+    return model_size_bytes(model), buffer_size_bytes(arch, graph.num_nodes, num_edges, graph.num_classes)
+
+
+def summarize(graph: GraphData, arch: ArchSpec, split: str, seeds: list[int], runs: list[SeedResult],
+              seed: int | None = None) -> dict:
+    """The result object of DESIGN.md §7 (without target, hw, repaired and search_s)."""
+    model_bytes, buffer_bytes = sizes(graph, arch)
+    return {
+        "schema_version": 1,
+        "dataset": graph.name,
+        "split": split,
+        "seed": seeds[0] if seed is None else seed,
+        "seeds": list(seeds),
+        "arch": arch.to_dict(),
+        "accuracy": {"val": mean_std([r.val_acc for r in runs]), "test": mean_std([r.test_acc for r in runs])},
+        "model_size_bytes": model_bytes,
+        "buffer_size_bytes": buffer_bytes,
+        "timing": {"retrain_s": round(sum(r.seconds for r in runs), 3)},
+    }
+
+
+def best_run(runs: list[SeedResult]) -> SeedResult:
+    """The seed with the best validation accuracy (ties: the earlier seed)."""
+    return max(runs, key=lambda r: r.val_acc)

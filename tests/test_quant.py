@@ -1,0 +1,85 @@
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from lpgnas.quant import Quantizer, binarize, fake_quant, integer_max, ternarize
+
+FIXED = ["q2", "q4", "q8", "q16"]
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32)
+tensors = arrays("float32", st.integers(1, 64), elements=finite).map(torch.from_numpy)
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=tensors, option=st.sampled_from(FIXED + ["b1", "t2"]))
+def test_at_most_two_to_the_bits_distinct_values(x, option):
+    bits = {"b1": 1, "t2": 2, "q2": 2, "q4": 4, "q8": 8, "q16": 16}[option]
+    assert torch.unique(fake_quant(x, option)).numel() <= 2**bits
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=tensors, option=st.sampled_from(FIXED + ["b1"]))
+def test_quantising_twice_equals_once(x, option):
+    once = fake_quant(x, option)
+    torch.testing.assert_close(fake_quant(once, option), once, rtol=1e-6, atol=1e-6 * float(once.abs().max()))
+
+
+def test_ternary_is_idempotent_on_its_own_grid():
+    x = torch.tensor([-3.0, -0.1, 0.0, 0.2, 2.5, 4.0])
+    once = ternarize(x)
+    assert set(once.tolist()) <= {0.0, float(once.abs().max()), -float(once.abs().max())}
+    torch.testing.assert_close(ternarize(once), once)
+
+
+@given(x=tensors)
+def test_f32_is_identity(x):
+    assert fake_quant(x, "f32") is x
+
+
+def test_fixed_point_formula_by_hand():
+    x = torch.tensor([-1.0, -0.26, 0.0, 0.3, 0.5, 1.0])
+    # q4: Q = 7, s = max|x|/7
+    s = 1.0 / 7
+    expected = torch.clamp(torch.round(x / s), -7, 7) * s
+    torch.testing.assert_close(fake_quant(x, "q4"), expected)
+    assert integer_max("q2") == 1 and integer_max("q8") == 127 and integer_max("q16") == 32767
+
+
+def test_binary_and_ternary_values_by_hand():
+    x = torch.tensor([-2.0, -1.0, 1.0, 4.0])
+    torch.testing.assert_close(binarize(x), torch.tensor([-2.0, -2.0, 2.0, 2.0]))  # alpha = mean|x| = 2
+    y = torch.tensor([-3.0, -0.5, 0.5, 1.0, 5.0])  # mean|y| = 2 -> delta = 1.4; alpha = mean(3, 5) = 4
+    torch.testing.assert_close(ternarize(y), torch.tensor([-4.0, 0.0, 0.0, 0.0, 4.0]))
+
+
+def test_ste_gradient_passes_inside_range_and_is_zero_outside():
+    x = torch.tensor([-3.0, -0.5, 0.0, 0.5, 3.0], requires_grad=True)
+    out = fake_quant(x, "q4", max_abs=1.0)  # range [-1, 1]
+    out.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
+
+
+@given(x=tensors, option=st.sampled_from(["b1", "t2"]))
+def test_binary_and_ternary_ste_is_identity(x, option):
+    x = x.clone().requires_grad_(True)
+    fake_quant(x, option).sum().backward()
+    assert torch.equal(x.grad, torch.ones_like(x))
+
+
+def test_activation_quantiser_fixes_its_scale_for_evaluation():
+    q = Quantizer("q8", running=True)
+    q.train()
+    q(torch.tensor([1.0, -2.0], requires_grad=True))
+    assert float(q.running_max) == 2.0
+    q.eval()
+    out = q(torch.tensor([4.0, 1.0], requires_grad=True))  # 4 lies beyond the calibrated range
+    assert float(out[0].detach()) == 2.0
+
+
+def test_constant_input_is_quantised_once_and_reused():
+    q = Quantizer("q4", running=True)
+    x = torch.rand(5, 3)
+    first = q(x)
+    assert q(x) is first
+    x.mul_(2)  # an in-place change invalidates the cached result
+    assert q(x) is not first
