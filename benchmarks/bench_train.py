@@ -7,7 +7,6 @@ Goal (issue 2): the quantised run costs at most 1.5x the f32 one.
 from __future__ import annotations
 
 import argparse
-import time
 from dataclasses import replace
 from pathlib import Path
 

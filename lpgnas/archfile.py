@@ -10,6 +10,7 @@ import pydantic
 import yaml
 
 from hwsim.errors import InputError, StrictModel, from_validation_error
+from hwsim.files import read_yaml
 from hwsim.network import ArchSpec, parse_arch
 
 
@@ -35,20 +36,6 @@ class _TrainModel(StrictModel):
     attention_dropout: float | None = pydantic.Field(None, ge=0, lt=1)
     epochs: int = pydantic.Field(200, gt=0)
     patience: int = pydantic.Field(100, gt=0)
-
-
-def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file; unreadable or malformed files become InputError."""
-    try:
-        text = Path(path).read_text()
-    except OSError as err:
-        raise InputError(str(path), "", f"cannot read file: {err.strerror or err}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(str(path), "", f"not valid YAML{where}") from None
 
 
 def parse_train(data: Any, source: str) -> TrainConfig:

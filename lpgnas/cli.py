@@ -67,12 +67,47 @@ def _add_train(sub) -> None:
 
 def _run_train(args: argparse.Namespace) -> int:
     from lpgnas.commands import run_train
+    from lpgnas.report import render_train
 
     result = run_train(args.arch, args.dataset, args.data_root, args.split, args.seeds, args.epochs,
                        args.threads, progress=True)
-    from lpgnas.report import render_train
-
     emit(result, args.json, render_train)
+    return 0
+
+
+def _add_simulate(sub) -> None:
+    p = sub.add_parser("simulate", help="simulate one network on one target and graph",
+                       description="Cycle and memory simulation of ARCH.yaml on TARGET for a dataset or "
+                                   "your own graph (.npz with edge_index[, num_nodes, x, y] or edge-list .csv).")
+    p.add_argument("--target", required=True, help="target YAML file or preset name (see `lpgnas-hw targets`)")
+    p.add_argument("--arch", required=True, help="architecture file (arch.yaml)")
+    p.add_argument("--dataset", default="cora", help="dataset name or graph file (default: cora)")
+    p.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA, else the user cache)")
+    p.add_argument("--num-classes", type=positive_int, help="output classes (default: from the dataset or file)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=_run_simulate)
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from lpgnas.commands import run_simulate
+    from lpgnas.report import render_simulate
+
+    result = run_simulate(args.target, args.arch, args.dataset, args.data_root, args.num_classes)
+    emit(result, args.json, render_simulate)
+    return 0
+
+
+def _add_targets(sub) -> None:
+    p = sub.add_parser("targets", help="list the target presets", description="List the target presets.")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=_run_targets)
+
+
+def _run_targets(args: argparse.Namespace) -> int:
+    from lpgnas.commands import run_targets
+    from lpgnas.report import render_targets
+
+    emit(run_targets(), args.json, render_targets)
     return 0
 
 
@@ -80,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lpgnas-hw", description="Hardware-aware low-precision GNN architecture search.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_train(sub)
+    _add_simulate(sub)
+    _add_targets(sub)
     return parser
 
 

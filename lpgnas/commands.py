@@ -5,6 +5,11 @@ Every input is validated (arch file, dataset, split) before any training starts.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from hwsim.errors import InputError
+from hwsim.simulate import simulate
+from hwsim.target import load_target, preset_names
 from lpgnas.archfile import load_arch_file
 from lpgnas.data import dataset_info, load_dataset, split_masks
 from lpgnas.progress import progress_bar
@@ -17,8 +22,6 @@ def resolve_split(dataset: str, split: str | None) -> str:
     if split is None:
         return info.default_split
     if split not in info.splits:
-        from hwsim.errors import InputError
-
         raise InputError("argument --split", "", f"dataset {info.name!r} has no {split!r} split; "
                          f"choices: {', '.join(info.splits)}")
     return split
@@ -40,3 +43,40 @@ def run_train(arch_path: str, dataset: str, data_root: str | None, split: str | 
             bar.update(done + config.epochs - bar.n)  # early stopping skips the rest of this seed
             runs.append(run)
     return summarize(graph, arch, split, seeds, runs)
+
+
+def is_graph_file(dataset: str) -> bool:
+    return Path(dataset).suffix in (".npz", ".csv")
+
+
+def run_simulate(target_spec: str, arch_path: str, dataset: str, data_root: str | None,
+                 num_classes: int | None) -> dict:
+    """Simulate an arch file on a target; the `simulate --json` object."""
+    from hwsim.graphio import load_graph_file
+
+    target = load_target(target_spec)
+    arch, _ = load_arch_file(arch_path)
+    if is_graph_file(dataset):
+        graph, file_classes = load_graph_file(dataset)
+        name = dataset
+        num_classes = num_classes or file_classes
+        if num_classes is None:
+            raise InputError(dataset, "y", "no labels in the file: give --num-classes")
+    else:
+        data = load_dataset(dataset, data_root)
+        graph, name = data.to_hw(), data.name
+        num_classes = num_classes or data.num_classes
+    report = simulate(graph, arch, target, num_classes)
+    return {"schema_version": 1, "target": target.name, "dataset": name, "arch": arch.to_dict(),
+            "hw": report.to_dict()}
+
+
+def run_targets() -> dict:
+    """The presets with their headline figures."""
+    targets = []
+    for name in preset_names():
+        t = load_target(name)
+        targets.append({"name": t.name, "clock_mhz": t.clock_mhz, "dram_gbps": t.dram_gbps,
+                        "onchip_kib": t.bram_kib + t.uram_kib, "dsp": t.dsp, "lut": t.lut,
+                        "pe_array": [t.pe_rows, t.pe_cols], "agg_lanes": t.agg_lanes})
+    return {"schema_version": 1, "targets": targets}

@@ -88,6 +88,13 @@ class GraphData:
     def num_features(self) -> int:
         return int(self.x.size(1))
 
+    def to_hw(self):
+        """The graph as hwsim streams it (self-loops added, feature non-zeros per row counted)."""
+        from hwsim.graph import Graph
+
+        nnz = (self.x != 0).sum(dim=1).numpy()
+        return Graph.from_edge_index(self.edge_index.numpy(), self.num_nodes, self.num_features, nnz, name=self.name)
+
 
 def cache_dir() -> Path:
     """The writable cache for datasets (and processed files)."""

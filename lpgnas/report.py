@@ -30,3 +30,33 @@ def render_train(result: dict) -> str:
         f"training time     {result['timing']['retrain_s']:.1f} s",
     ]
     return "\n".join(lines)
+
+
+def render_hw(hw: dict) -> list[str]:
+    lines = [f"{'layer':<6}{'phase':<12}{'cycles':>10}{'latency ms':>12}{'DRAM bytes':>13}{'MACs':>13}"
+             f"{'hit rate':>9}"]
+    for i, layer in enumerate(hw["per_layer"], start=1):
+        for phase in ("combination", "aggregation"):
+            p = layer[phase]
+            hit = f"{p['hit_rate']:.3f}" if "hit_rate" in p else ""
+            lines.append(f"{i:<6}{phase:<12}{p['cycles']:>10,}{p['latency_ms']:>12.4f}{p['dram_bytes']:>13,}"
+                         f"{p['macs']:>13,}{hit:>9}")
+    lines.append(f"{'total':<18}{hw['cycles']:>10,}{hw['latency_ms']:>12.4f}{hw['dram_bytes']:>13,}{hw['macs']:>13,}")
+    lines.append(f"peak on-chip buffer {hw['peak_buffer_bytes']:,} bytes; edges processed {hw['edges']:,}")
+    return lines
+
+
+def render_simulate(result: dict) -> str:
+    lines = [f"target {result['target']}, dataset {result['dataset']}", "architecture:"]
+    lines += _arch_lines(result["arch"])
+    return "\n".join(lines + render_hw(result["hw"]))
+
+
+def render_targets(result: dict) -> str:
+    lines = [f"{'name':<10}{'clock MHz':>10}{'DRAM GB/s':>11}{'on-chip KiB':>13}{'DSP':>8}{'LUT':>10}"
+             f"{'PE array':>10}{'lanes':>7}"]
+    for t in result["targets"]:
+        pe = f"{t['pe_array'][0]}x{t['pe_array'][1]}"
+        lines.append(f"{t['name']:<10}{t['clock_mhz']:>10g}{t['dram_gbps']:>11g}{t['onchip_kib']:>13,.0f}"
+                     f"{t['dsp']:>8,}{t['lut']:>10,}{pe:>10}{t['agg_lanes']:>7}")
+    return "\n".join(lines)

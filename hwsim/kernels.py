@@ -1,0 +1,207 @@
+"""Numba kernels of the accelerator model: the message-buffer simulation and the phase costs.
+
+Kernels are `_private`, take flat arrays and scalars, and live in this one file so numba's
+cache sees every change in their call chain. The public functions validate and cast, then
+call them. Plain-Python references of each kernel live in tests/naive.py.
+
+Cost model (DESIGN.md §5), one layer = combination (X·W on the PE array) then aggregation
+(lanes streaming the CSR edge list through the message buffer):
+
+Combination, operands of b = max(weight bits, feature bits):
+    compute = rows · ceil(M / columns_per_pass(b))
+    rows    = max(ceil(nnz / pe_rows), max row nnz)    zero-skipping layer-1 sparse input
+            = ceil(N / pe_rows) · K                     dense input
+    dram    = X bytes · (1 if X fits the feature buffer else weight tiles) + W bytes
+              + previous layer's output written in this layer's input format (layers > 1)
+              + messages written to DRAM (nodes the message buffer does not hold)
+Aggregation, M = hidden·heads values per message of m bits, datapath D bits per lane:
+    per edge  c_e = ceil(M·m / D) + attention work per edge
+    per node  c_n = ceil(M·32 / D) + attention work per node (finalise at accumulator width)
+    compute = max(ceil(E·c_e / lanes), max in-degree · c_e) + ceil(N·c_n / lanes)
+    dram    = edge list + misses · message bytes + (destination reads) + (logits, last layer)
+Each phase takes max(compute, memory) cycles with overlap, else their sum; memory cycles
+= DRAM bytes / (bytes per cycle). Lanes share a work queue of destination nodes; their
+makespan is modelled by its lower bound, which keeps every law monotone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# Attention codes, in the order of hwsim.network.ATTENTIONS.
+CONST, GCN, GAT, SYM_GAT, COS, LINEAR, GENE_LINEAR = range(7)
+# Attention vectors (each hidden·heads long) per attention type, stored with the weights.
+ATTENTION_VECTORS = (0, 0, 2, 2, 2, 1, 3)
+POLICY_LRU, POLICY_DEGREE = 0, 1
+ACCUMULATOR_BITS = 32
+INDEX_BYTES = 4  # edge list and row pointers: 32-bit node indices
+
+
+@njit(cache=True)
+def _stack_distance_histogram(stream, num_nodes):
+    """LRU stack distances of an access stream (Mattson et al. 1970), all capacities in one pass.
+
+    The distance of an access is the number of distinct nodes touched since the previous
+    access to the same node, itself included: the access hits in an LRU buffer of c nodes
+    iff distance <= c. A Fenwick tree over time marks each node's latest access, so the
+    distinct count between two times is a range sum. O(E log E).
+
+    Returns:
+        hist: int64 [num_nodes + 1], hist[d] = accesses at distance d.
+        cold: first accesses (no previous access; a miss at every capacity).
+    """
+    n = stream.size
+    tree = np.zeros(n + 1, dtype=np.int64)
+    last = np.full(num_nodes, -1, dtype=np.int64)
+    hist = np.zeros(num_nodes + 1, dtype=np.int64)
+    cold = 0
+    for t in range(n):
+        node = stream[t]
+        prev = last[node]
+        if prev < 0:
+            cold += 1
+        else:
+            # markers in (prev, t): prefix(t-1) - prefix(prev); tree positions are 1-based
+            between = 0
+            i = t
+            while i > 0:
+                between += tree[i]
+                i -= i & -i
+            i = prev + 1
+            while i > 0:
+                between -= tree[i]
+                i -= i & -i
+            hist[between + 1] += 1
+            i = prev + 1
+            while i <= n:
+                tree[i] -= 1
+                i += i & -i
+        i = t + 1
+        while i <= n:
+            tree[i] += 1
+            i += i & -i
+        last[node] = t
+    return hist, cold
+
+
+def lru_miss_curve(stream: np.ndarray, num_nodes: int) -> np.ndarray:
+    """misses[c] of an LRU message buffer holding c nodes, for every c = 0..num_nodes."""
+    stream = np.ascontiguousarray(stream, dtype=np.int64)
+    hist, cold = _stack_distance_histogram(stream, np.int64(num_nodes))
+    # misses(c) = cold + accesses with distance > c
+    beyond = np.concatenate([np.cumsum(hist[::-1])[::-1][1:], np.zeros(1, dtype=np.int64)])
+    return (cold + beyond).astype(np.int64)
+
+
+def static_miss_curve(stream: np.ndarray, num_nodes: int) -> np.ndarray:
+    """misses[c] of a static buffer pinning the c most-accessed nodes (ties: lower id first).
+
+    Pinned nodes' messages are written on chip by the combination engine, so they never miss.
+    """
+    counts = np.bincount(np.asarray(stream, dtype=np.int64), minlength=num_nodes)
+    order = np.argsort(-counts, kind="stable")
+    held = np.concatenate([np.zeros(1, dtype=np.int64), np.cumsum(counts[order])])
+    return (counts.sum() - held).astype(np.int64)
+
+
+@njit(cache=True)
+def _offchip_nodes(num_nodes, capacity, policy):
+    """Nodes whose messages live in DRAM: all (LRU, unless every node fits) or the unpinned ones."""
+    if capacity >= num_nodes:
+        return 0
+    if policy == POLICY_DEGREE:
+        return num_nodes - capacity
+    return num_nodes
+
+
+@njit(cache=True)
+def _message_bytes(width, message_bits):
+    return (width * message_bits + 7) // 8
+
+
+@njit(cache=True)
+def _combination_phase(num_nodes, in_width, width, attention, weight_bits, feature_bits, message_bits,
+                       first_layer, zero_skip, nnz_total, nnz_max_row, columns_per_pass, pe_rows,
+                       weight_buffer_bytes, feature_buffer_bytes, message_buffer_bytes, policy,
+                       dram_bytes_per_cycle, overlap):
+    """One layer's combination X·W. Returns (compute, memory, cycles, dram bytes, MACs), float64."""
+    passes = math.ceil(width / columns_per_pass)
+    if zero_skip:
+        rows = max(math.ceil(nnz_total / pe_rows), nnz_max_row)
+        index_bits = max(1, math.ceil(math.log2(max(in_width, 2))))
+        x_bytes = nnz_total * (feature_bits + index_bits) / 8.0 + (num_nodes + 1) * INDEX_BYTES
+        macs = nnz_total * width
+    else:
+        rows = math.ceil(num_nodes / pe_rows) * in_width
+        x_bytes = num_nodes * in_width * feature_bits / 8.0
+        macs = num_nodes * in_width * width
+    compute = float(rows * passes)
+    w_bytes = (in_width * width + ATTENTION_VECTORS[attention] * width) * weight_bits / 8.0
+    weight_tiles = max(1, math.ceil(w_bytes / max(weight_buffer_bytes, 1)))
+    x_reads = 1 if x_bytes <= feature_buffer_bytes else weight_tiles
+    dram = x_bytes * x_reads + w_bytes
+    if not first_layer:
+        dram += num_nodes * in_width * feature_bits / 8.0
+    capacity = message_buffer_bytes // _message_bytes(width, message_bits)
+    dram += _offchip_nodes(num_nodes, capacity, policy) * _message_bytes(width, message_bits)
+    dram = float(math.ceil(dram))
+    memory = dram / dram_bytes_per_cycle
+    cycles = max(compute, memory) if overlap else compute + memory
+    return compute, memory, cycles, dram, float(macs)
+
+
+@njit(cache=True)
+def _attention_work(attention, width, heads, message_bits, attention_bits, datapath_bits):
+    """(lane cycles per edge, lane cycles per node) of an attention type's coefficient work."""
+    d = datapath_bits
+    if attention == GAT:
+        return math.ceil(4 * heads * attention_bits / d), math.ceil(2 * width * message_bits / d)
+    if attention == SYM_GAT:
+        return math.ceil(8 * heads * attention_bits / d), math.ceil(2 * width * message_bits / d)
+    if attention == LINEAR:
+        return math.ceil(3 * heads * attention_bits / d), math.ceil(width * message_bits / d)
+    if attention == COS:
+        per_edge = math.ceil(width * message_bits / d) + math.ceil(3 * heads * attention_bits / d)
+        return per_edge, math.ceil(2 * width * message_bits / d)
+    if attention == GENE_LINEAR:
+        per_edge = math.ceil(3 * width * attention_bits / d) + math.ceil(3 * heads * attention_bits / d)
+        return per_edge, math.ceil(2 * width * message_bits / d)
+    return 0, 0  # const, gcn (degree norms fold into the node stage)
+
+
+@njit(cache=True)
+def _aggregation_phase(num_nodes, num_edges, max_in_degree, width, heads, attention, message_bits,
+                       attention_bits, last_layer, out_width, miss_curve, policy, message_buffer_bytes,
+                       output_buffer_bytes, agg_lanes, datapath_bits, dram_bytes_per_cycle, overlap):
+    """One layer's aggregation. Returns (compute, memory, cycles, dram bytes, MACs, misses, capacity)."""
+    per_node_bytes = _message_bytes(width, message_bits)
+    capacity = message_buffer_bytes // per_node_bytes
+    misses = 0 if capacity >= num_nodes else miss_curve[capacity]
+    offchip = _offchip_nodes(num_nodes, capacity, policy)
+    lanes = max(1, min(agg_lanes, output_buffer_bytes // (width * ACCUMULATOR_BITS // 8)))
+    att_edge, att_node = _attention_work(attention, width, heads, message_bits, attention_bits, datapath_bits)
+    per_edge = math.ceil(width * message_bits / datapath_bits) + att_edge
+    per_node = math.ceil(width * ACCUMULATOR_BITS / datapath_bits) + att_node
+    compute = float(max(math.ceil(num_edges * per_edge / lanes), max_in_degree * per_edge)
+                    + math.ceil(num_nodes * per_node / lanes))
+    dram = (num_edges + num_nodes + 1) * INDEX_BYTES + misses * per_node_bytes
+    if attention == COS or attention == GENE_LINEAR:
+        dram += offchip * per_node_bytes  # the destination's own message, once per node
+    if last_layer:
+        dram += num_nodes * out_width * ACCUMULATOR_BITS // 8  # logits back to DRAM
+    dram = float(dram)
+    memory = dram / dram_bytes_per_cycle
+    cycles = max(compute, memory) if overlap else compute + memory
+    return compute, memory, cycles, dram, float(num_edges * width), misses, capacity
+
+
+@njit(cache=True)
+def _layer_footprint(num_nodes, num_edges, in_width, width, heads, attention, weight_bits, message_bits,
+                     attention_bits, onchip_bytes):
+    """min(on-chip bytes, working set): weights + every node's message + every edge's coefficients."""
+    w_bytes = (in_width * width + ATTENTION_VECTORS[attention] * width) * weight_bits / 8.0
+    working = w_bytes + num_nodes * _message_bytes(width, message_bits) + num_edges * heads * attention_bits / 8.0
+    return float(min(onchip_bytes, math.ceil(working)))

@@ -1,0 +1,155 @@
+"""Exact simulation of one concrete network on one graph and one target (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hwsim import kernels
+from hwsim.graph import Graph
+from hwsim.network import ATTENTIONS, ArchSpec
+from hwsim.target import Target
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of one layer. Cycles are fractional where DRAM time is (bytes / bytes per cycle)."""
+
+    compute_cycles: float
+    memory_cycles: float
+    cycles: float
+    dram_bytes: int
+    macs: int
+    clock_mhz: float
+
+    @property
+    def latency_ms(self) -> float:
+        return self.cycles / (self.clock_mhz * 1e3)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cycles": math.ceil(self.cycles), "latency_ms": self.latency_ms, "dram_bytes": self.dram_bytes,
+                "macs": self.macs, "compute_cycles": math.ceil(self.compute_cycles),
+                "memory_cycles": math.ceil(self.memory_cycles)}
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    combination: Phase
+    aggregation: Phase
+    buffer_bytes: int
+    edges: int
+    misses: int
+    buffer_nodes: int
+
+    @property
+    def cycles(self) -> float:
+        return self.combination.cycles + self.aggregation.cycles
+
+    @property
+    def latency_ms(self) -> float:
+        return self.combination.latency_ms + self.aggregation.latency_ms
+
+    @property
+    def dram_bytes(self) -> int:
+        return self.combination.dram_bytes + self.aggregation.dram_bytes
+
+    @property
+    def macs(self) -> int:
+        return self.combination.macs + self.aggregation.macs
+
+    @property
+    def hit_rate(self) -> float:
+        return 1.0 - self.misses / self.edges if self.edges else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        aggregation = self.aggregation.to_dict()
+        aggregation.update(edges=self.edges, hit_rate=self.hit_rate, misses=self.misses,
+                           buffer_nodes=self.buffer_nodes)
+        return {"cycles": math.ceil(self.cycles), "latency_ms": self.latency_ms, "dram_bytes": self.dram_bytes,
+                "buffer_bytes": self.buffer_bytes, "macs": self.macs, "edges": self.edges,
+                "hit_rate": self.hit_rate, "combination": self.combination.to_dict(), "aggregation": aggregation}
+
+
+@dataclass(frozen=True)
+class Report:
+    """Full-graph inference of one network: per layer and in total."""
+
+    layers: list[LayerReport] = field(default_factory=list)
+
+    @property
+    def cycles(self) -> float:
+        return sum(layer.cycles for layer in self.layers)
+
+    @property
+    def latency_ms(self) -> float:
+        return sum(layer.latency_ms for layer in self.layers)
+
+    @property
+    def dram_bytes(self) -> int:
+        return sum(layer.dram_bytes for layer in self.layers)
+
+    @property
+    def peak_buffer_bytes(self) -> int:
+        return max(layer.buffer_bytes for layer in self.layers)
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+    @property
+    def edges(self) -> int:
+        return sum(layer.edges for layer in self.layers)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cycles": math.ceil(self.cycles), "latency_ms": self.latency_ms, "dram_bytes": self.dram_bytes,
+                "peak_buffer_bytes": self.peak_buffer_bytes, "macs": self.macs, "edges": self.edges,
+                "per_layer": [layer.to_dict() for layer in self.layers]}
+
+
+def simulate(graph: Graph, arch: ArchSpec, target: Target, num_classes: int) -> Report:
+    """Simulate `arch` on `graph` and `target`: input features in DRAM to logits in DRAM."""
+    layers = []
+    policy = kernels.POLICY_DEGREE if target.buffer_policy == "degree" else kernels.POLICY_LRU
+    miss_curve = graph.miss_curve(target.buffer_policy)
+    widths = arch.widths(graph.num_features, num_classes)
+    message_buffer = target.buffer_bytes("message")
+    for i, (layer, (in_width, per_head, heads)) in enumerate(zip(arch.layers, widths)):
+        first, last = i == 0, i == len(arch.layers) - 1
+        width = per_head * heads
+        attention = ATTENTIONS.index(layer.attention)
+        q = layer.quant
+        w_bits, f_bits, m_bits, a_bits = q.bits("weight"), q.bits("feature"), q.bits("message"), q.bits("attention")
+        zero_skip = first and target.zero_skipping and graph.feature_nnz is not None
+        comb = kernels._combination_phase(
+            graph.num_nodes, in_width, width, attention, w_bits, f_bits, m_bits, first, zero_skip,
+            graph.feature_nnz_total, graph.feature_nnz_max_row, target.columns_per_pass(max(w_bits, f_bits)),
+            target.pe_rows, target.buffer_bytes("weight"), target.buffer_bytes("feature"), message_buffer,
+            policy, target.dram_bytes_per_cycle, target.overlap)
+        agg = kernels._aggregation_phase(
+            graph.num_nodes, graph.num_edges, graph.max_in_degree, width, heads, attention, m_bits, a_bits,
+            last, per_head, miss_curve, policy, message_buffer, target.buffer_bytes("output"), target.agg_lanes,
+            target.datapath_bits, target.dram_bytes_per_cycle, target.overlap)
+        footprint = kernels._layer_footprint(graph.num_nodes, graph.num_edges, in_width, width, heads, attention,
+                                             w_bits, m_bits, a_bits, target.onchip_bytes)
+        layers.append(LayerReport(
+            combination=Phase(comb[0], comb[1], comb[2], int(comb[3]), int(comb[4]), target.clock_mhz),
+            aggregation=Phase(agg[0], agg[1], agg[2], int(agg[3]), int(agg[4]), target.clock_mhz),
+            buffer_bytes=int(footprint), edges=graph.num_edges, misses=int(agg[5]), buffer_nodes=int(agg[6])))
+    return Report(layers)
+
+
+def graph_from_arrays(edge_index: np.ndarray, num_nodes: int | None = None, x: np.ndarray | None = None,
+                      name: str = "graph", source: str = "graph") -> Graph:
+    """A Graph from edge arrays (and optional features, whose zeros drive zero-skipping)."""
+    edges = np.asarray(edge_index)
+    if num_nodes is None:
+        num_nodes = int(edges.max()) + 1 if edges.size else (0 if x is None else len(x))
+    if x is None:
+        return Graph.from_edge_index(edges, num_nodes, 1, None, name=name, source=source)
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError("x must be a 2-D feature matrix")
+    return Graph.from_edge_index(edges, num_nodes, x.shape[1], np.count_nonzero(x, axis=1), name=name, source=source)

@@ -1,0 +1,106 @@
+"""Slow, obvious references for the numba kernels (compared on random inputs in test_kernels)."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+ATTENTION_VECTORS = {"const": 0, "gcn": 0, "gat": 2, "sym-gat": 2, "cos": 2, "linear": 1, "gene-linear": 3}
+
+
+def lru_misses(stream, capacity: int) -> int:
+    """Replay the stream through an LRU buffer of `capacity` nodes and count misses."""
+    buffer: OrderedDict[int, None] = OrderedDict()
+    misses = 0
+    for node in stream:
+        node = int(node)
+        if node in buffer:
+            buffer.move_to_end(node)
+            continue
+        misses += 1
+        if capacity == 0:
+            continue
+        if len(buffer) >= capacity:
+            buffer.popitem(last=False)
+        buffer[node] = None
+    return misses
+
+
+def static_misses(stream, num_nodes: int, capacity: int) -> int:
+    """Pin the `capacity` most-read nodes (ties to the lower id); every other read misses."""
+    counts = [0] * num_nodes
+    for node in stream:
+        counts[int(node)] += 1
+    pinned = set(sorted(range(num_nodes), key=lambda v: (-counts[v], v))[:capacity])
+    return sum(1 for node in stream if int(node) not in pinned)
+
+
+def message_bytes(width: int, bits: int) -> int:
+    return math.ceil(width * bits / 8)
+
+
+def offchip_nodes(n: int, capacity: int, policy: str) -> int:
+    if capacity >= n:
+        return 0
+    return n - capacity if policy == "degree" else n
+
+
+def combination(n, k, m, attention, w, f, mb, first, zero_skip, nnz, nnz_max, cols, pe_rows,
+                weight_buf, feature_buf, message_buf, policy, bytes_per_cycle, overlap):
+    """The combination phase written out by hand from DESIGN.md §5."""
+    passes = math.ceil(m / cols)
+    if zero_skip:
+        rows = max(math.ceil(nnz / pe_rows), nnz_max)
+        index_bits = max(1, math.ceil(math.log2(max(k, 2))))
+        x_bytes = nnz * (f + index_bits) / 8 + (n + 1) * 4
+        macs = nnz * m
+    else:
+        rows = math.ceil(n / pe_rows) * k
+        x_bytes = n * k * f / 8
+        macs = n * k * m
+    w_bytes = (k * m + ATTENTION_VECTORS[attention] * m) * w / 8
+    tiles = max(1, math.ceil(w_bytes / max(weight_buf, 1)))
+    reads = 1 if x_bytes <= feature_buf else tiles
+    dram = x_bytes * reads + w_bytes + (0 if first else n * k * f / 8)
+    capacity = message_buf // message_bytes(m, mb)
+    dram = math.ceil(dram + offchip_nodes(n, capacity, policy) * message_bytes(m, mb))
+    compute = rows * passes
+    memory = dram / bytes_per_cycle
+    return compute, memory, (max(compute, memory) if overlap else compute + memory), dram, macs
+
+
+def attention_work(attention, m, heads, mb, ab, d):
+    c = math.ceil
+    return {
+        "const": (0, 0), "gcn": (0, 0),
+        "gat": (c(4 * heads * ab / d), c(2 * m * mb / d)),
+        "sym-gat": (c(8 * heads * ab / d), c(2 * m * mb / d)),
+        "linear": (c(3 * heads * ab / d), c(m * mb / d)),
+        "cos": (c(m * mb / d) + c(3 * heads * ab / d), c(2 * m * mb / d)),
+        "gene-linear": (c(3 * m * ab / d) + c(3 * heads * ab / d), c(2 * m * mb / d)),
+    }[attention]
+
+
+def aggregation(n, e, max_deg, m, heads, attention, mb, ab, last, out_width, stream, policy, message_buf,
+                output_buf, lanes, d, bytes_per_cycle, overlap):
+    """The aggregation phase, replaying the edge stream through the buffer."""
+    per_node_bytes = message_bytes(m, mb)
+    capacity = message_buf // per_node_bytes
+    if capacity >= n:
+        misses = 0
+    elif policy == "degree":
+        misses = static_misses(stream, n, capacity)
+    else:
+        misses = lru_misses(stream, capacity)
+    lanes = max(1, min(lanes, output_buf // (m * 4)))
+    att_edge, att_node = attention_work(attention, m, heads, mb, ab, d)
+    per_edge = math.ceil(m * mb / d) + att_edge
+    per_node = math.ceil(m * 32 / d) + att_node
+    compute = max(math.ceil(e * per_edge / lanes), max_deg * per_edge) + math.ceil(n * per_node / lanes)
+    dram = (e + n + 1) * 4 + misses * per_node_bytes
+    if attention in ("cos", "gene-linear"):
+        dram += offchip_nodes(n, capacity, policy) * per_node_bytes
+    if last:
+        dram += n * out_width * 4
+    memory = dram / bytes_per_cycle
+    return compute, memory, (max(compute, memory) if overlap else compute + memory), dram, e * m, misses, capacity
