@@ -123,7 +123,7 @@ def _message_bytes(width, message_bits):
 
 
 @njit(cache=True)
-def _combination_phase(num_nodes, in_width, width, attention, weight_bits, feature_bits, message_bits,
+def _combination_phase(num_nodes, in_width, width, weight_bits, feature_bits, message_bits,
                        first_layer, zero_skip, nnz_total, nnz_max_row, columns_per_pass, pe_rows,
                        weight_buffer_bytes, feature_buffer_bytes, message_buffer_bytes, policy,
                        dram_bytes_per_cycle, overlap):
@@ -139,7 +139,7 @@ def _combination_phase(num_nodes, in_width, width, attention, weight_bits, featu
         x_bytes = num_nodes * in_width * feature_bits / 8.0
         macs = num_nodes * in_width * width
     compute = float(rows * passes)
-    w_bytes = (in_width * width + ATTENTION_VECTORS[attention] * width) * weight_bits / 8.0
+    w_bytes = in_width * width * weight_bits / 8.0
     weight_tiles = max(1, math.ceil(w_bytes / max(weight_buffer_bytes, 1)))
     x_reads = 1 if x_bytes <= feature_buffer_bytes else weight_tiles
     dram = x_bytes * x_reads + w_bytes
@@ -173,7 +173,7 @@ def _attention_work(attention, width, heads, message_bits, attention_bits, datap
 
 
 @njit(cache=True)
-def _aggregation_phase(num_nodes, num_edges, max_in_degree, width, heads, attention, message_bits,
+def _aggregation_phase(num_nodes, num_edges, max_in_degree, width, heads, attention, weight_bits, message_bits,
                        attention_bits, last_layer, out_width, miss_curve, policy, message_buffer_bytes,
                        output_buffer_bytes, agg_lanes, datapath_bits, dram_bytes_per_cycle, overlap):
     """One layer's aggregation. Returns (compute, memory, cycles, dram bytes, MACs, misses, capacity)."""
@@ -188,6 +188,7 @@ def _aggregation_phase(num_nodes, num_edges, max_in_degree, width, heads, attent
     compute = float(max(math.ceil(num_edges * per_edge / lanes), max_in_degree * per_edge)
                     + math.ceil(num_nodes * per_node / lanes))
     dram = (num_edges + num_nodes + 1) * INDEX_BYTES + misses * per_node_bytes
+    dram += math.ceil(ATTENTION_VECTORS[attention] * width * weight_bits / 8.0)  # read by the lanes
     if attention == COS or attention == GENE_LINEAR:
         dram += offchip * per_node_bytes  # the destination's own message, once per node
     if last_layer:
@@ -199,9 +200,76 @@ def _aggregation_phase(num_nodes, num_edges, max_in_degree, width, heads, attent
 
 
 @njit(cache=True)
-def _layer_footprint(num_nodes, num_edges, in_width, width, heads, attention, weight_bits, message_bits,
-                     attention_bits, onchip_bytes):
-    """min(on-chip bytes, working set): weights + every node's message + every edge's coefficients."""
-    w_bytes = (in_width * width + ATTENTION_VECTORS[attention] * width) * weight_bits / 8.0
-    working = w_bytes + num_nodes * _message_bytes(width, message_bits) + num_edges * heads * attention_bits / 8.0
-    return float(min(onchip_bytes, math.ceil(working)))
+def _layer_footprint(num_nodes, num_edges, width, heads, message_bits, attention_bits, onchip_bytes):
+    """min(on-chip bytes, working set): every node's message and every edge's coefficients.
+
+    This is the LPGNAS buffer size (Zhao et al.) capped by what the device holds; weights are
+    streamed through their own partition and tiled, so they are not part of it.
+    """
+    working = num_nodes * _message_bytes(width, message_bits) + math.ceil(num_edges * heads * attention_bits / 8.0)
+    return float(min(onchip_bytes, working))
+
+
+@njit(cache=True)
+def _combination_table(num_nodes, in_widths, widths, weight_bits, feature_bits, message_bits, columns_by_bits,
+                       first_layer, zero_skip, nnz_total, nnz_max_row, pe_rows, weight_buffer_bytes,
+                       feature_buffer_bytes, message_buffer_bytes, policy, dram_bytes_per_cycle, overlap):
+    """Cycles and DRAM bytes of `_combination_phase` over every combination of the given values.
+
+    Returns two float64 arrays of shape (in widths, widths, weight bits, feature bits, message bits).
+    `columns_by_bits[b]` is the target's columns per pass for b-bit operands.
+    """
+    shape = (in_widths.size, widths.size, weight_bits.size, feature_bits.size, message_bits.size)
+    cycles = np.empty(shape)
+    dram = np.empty(shape)
+    for a in range(shape[0]):
+        for b in range(shape[1]):
+            for c in range(shape[2]):
+                for d in range(shape[3]):
+                    cols = columns_by_bits[max(weight_bits[c], feature_bits[d])]
+                    for e in range(shape[4]):
+                        out = _combination_phase(num_nodes, in_widths[a], widths[b], weight_bits[c], feature_bits[d],
+                                                 message_bits[e], first_layer, zero_skip, nnz_total, nnz_max_row,
+                                                 cols, pe_rows, weight_buffer_bytes, feature_buffer_bytes,
+                                                 message_buffer_bytes, policy, dram_bytes_per_cycle, overlap)
+                        cycles[a, b, c, d, e] = out[2]
+                        dram[a, b, c, d, e] = out[3]
+    return cycles, dram
+
+
+@njit(cache=True)
+def _aggregation_table(num_nodes, num_edges, max_in_degree, per_heads, heads, attentions, weight_bits,
+                       message_bits, attention_bits, last_layer, miss_curve, policy, message_buffer_bytes,
+                       output_buffer_bytes, agg_lanes, datapath_bits, dram_bytes_per_cycle, overlap, onchip_bytes):
+    """Cycles, DRAM bytes and footprint of `_aggregation_phase` over every combination.
+
+    Cycles and DRAM have shape (per-head widths, heads, attentions, weight bits, message bits,
+    attention bits); attention types without coefficients use 0 attention bits whatever the
+    choice, and types without attention vectors ignore the weight bits. The footprint has
+    shape (per-head widths, heads, attentions, message bits, attention bits).
+    """
+    shape = (per_heads.size, heads.size, attentions.size, weight_bits.size, message_bits.size,
+             attention_bits.size)
+    cycles = np.empty(shape)
+    dram = np.empty(shape)
+    footprint = np.empty((shape[0], shape[1], shape[2], shape[4], shape[5]))
+    for a in range(shape[0]):
+        for b in range(shape[1]):
+            width = per_heads[a] * heads[b]
+            for c in range(shape[2]):
+                has_coefficients = attentions[c] >= GAT
+                for d in range(shape[3]):
+                    for e in range(shape[4]):
+                        for f in range(shape[5]):
+                            a_bits = attention_bits[f] if has_coefficients else 0
+                            out = _aggregation_phase(num_nodes, num_edges, max_in_degree, width, heads[b],
+                                                     attentions[c], weight_bits[d], message_bits[e], a_bits,
+                                                     last_layer, per_heads[a], miss_curve, policy,
+                                                     message_buffer_bytes, output_buffer_bytes, agg_lanes,
+                                                     datapath_bits, dram_bytes_per_cycle, overlap)
+                            cycles[a, b, c, d, e, f] = out[2]
+                            dram[a, b, c, d, e, f] = out[3]
+                            if d == 0:
+                                footprint[a, b, c, e, f] = _layer_footprint(num_nodes, num_edges, width, heads[b],
+                                                                            message_bits[e], a_bits, onchip_bytes)
+    return cycles, dram, footprint

@@ -16,7 +16,8 @@ from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import softmax
 
-from hwsim.network import ACTIVATIONS, ATTENTIONS, COEFFICIENT_ATTENTIONS, QuantSpec
+from hwsim.kernels import ATTENTION_VECTORS as _VECTOR_COUNTS
+from hwsim.network import ACTIVATIONS, ATTENTIONS, QuantSpec
 from lpgnas.quant import Quantizer
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
@@ -46,6 +47,41 @@ def gcn_norm_coefficients(edge_index: Tensor, num_nodes: int) -> Tensor:
     deg = torch.zeros(num_nodes, dtype=torch.float32).scatter_add_(0, dst, torch.ones(dst.numel()))
     inv_sqrt = deg.clamp(min=1).pow(-0.5)
     return inv_sqrt[src] * inv_sqrt[dst]
+
+
+def edge_coefficients(attention: str, h: Tensor, edge_index: Tensor, att_l: Tensor | None, att_r: Tensor | None,
+                      att_g: Tensor | None, negative_slope: float = 0.2) -> Tensor | None:
+    """Coefficients α [E, H] of an attention type (see QuantGNNConv), None for ``const``.
+
+    `h` is [N, H, C]; the attention vectors are [1, H, C] (already quantised).
+    """
+    src, dst = edge_index
+    num_nodes = h.size(0)
+    if attention == "const":
+        return None
+    if attention == "gcn":
+        return gcn_norm_coefficients(edge_index, num_nodes).unsqueeze(-1).expand(-1, h.size(1))
+    if attention in ("gat", "sym-gat"):
+        s_l, s_r = (h * att_l).sum(-1), (h * att_r).sum(-1)
+        score = F.leaky_relu(s_l[dst] + s_r[src], negative_slope)
+        if attention == "sym-gat":
+            score = score + F.leaky_relu(s_l[src] + s_r[dst], negative_slope)
+    elif attention == "cos":
+        score = ((h * att_l)[dst] * (h * att_r)[src]).sum(-1)
+    elif attention == "linear":
+        score = torch.tanh((h * att_r).sum(-1))[src]
+    elif attention == "gene-linear":
+        score = (torch.tanh((h * att_l)[dst] + (h * att_r)[src]) * att_g).sum(-1)
+    else:
+        raise ValueError(f"Could not resolve attention {attention!r} among choices {list(ATTENTIONS)}")
+    return softmax(score, dst, num_nodes=num_nodes)
+
+
+# Which attention vectors each type learns (a_l scores the target, a_r the source, g mixes channels).
+ATTENTION_VECTORS = {"const": (), "gcn": (), "gat": ("l", "r"), "sym-gat": ("l", "r"), "cos": ("l", "r"),
+                     "linear": ("r",), "gene-linear": ("l", "r", "g")}
+# The accelerator model reads the same number of vectors per type.
+assert tuple(len(ATTENTION_VECTORS[a]) for a in ATTENTIONS) == _VECTOR_COUNTS
 
 
 class QuantGNNConv(MessagePassing):
@@ -89,17 +125,16 @@ class QuantGNNConv(MessagePassing):
         negative_slope: float = 0.2,
     ) -> None:
         super().__init__(aggr=aggregation, node_dim=0)
-        if attention not in ATTENTIONS:
+        if attention not in ATTENTION_VECTORS:
             raise ValueError(f"Could not resolve attention {attention!r} among choices {list(ATTENTIONS)}")
         self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
         self.attention, self.concat = attention, concat
         self.dropout, self.attention_dropout = dropout, attention_dropout
         self.negative_slope = negative_slope
         self.weight = nn.Parameter(torch.empty(in_channels, heads * out_channels))
-        self.att_l = nn.Parameter(torch.empty(1, heads, out_channels)) if attention in (
-            "gat", "sym-gat", "cos", "gene-linear") else None
-        self.att_r = nn.Parameter(torch.empty(1, heads, out_channels)) if attention in COEFFICIENT_ATTENTIONS else None
-        self.att_g = nn.Parameter(torch.empty(1, heads, out_channels)) if attention == "gene-linear" else None
+        vectors = ATTENTION_VECTORS[attention]
+        self.att_l, self.att_r, self.att_g = (
+            nn.Parameter(torch.empty(1, heads, out_channels)) if name in vectors else None for name in "lrg")
         self.bias = nn.Parameter(torch.empty(heads * out_channels if concat else out_channels))
         self.q_weight = Quantizer(quant.weight)
         self.q_feature = Quantizer(quant.feature, running=True)
@@ -122,29 +157,10 @@ class QuantGNNConv(MessagePassing):
 
     def edge_coefficients(self, h: Tensor, edge_index: Tensor) -> Tensor | None:
         """Per-edge, per-head coefficients α [E, H], or None for ``const``."""
-        src, dst = edge_index
-        num_nodes = h.size(0)
-        if self.attention == "const":
-            return None
-        if self.attention == "gcn":
-            return gcn_norm_coefficients(edge_index, num_nodes).unsqueeze(-1).expand(-1, self.heads)
         q = self.q_weight
-        att_l = q(self.att_l) if self.att_l is not None else None
-        att_r = q(self.att_r)
-        slope = self.negative_slope
-        if self.attention in ("gat", "sym-gat"):
-            s_l, s_r = (h * att_l).sum(-1), (h * att_r).sum(-1)
-            score = F.leaky_relu(s_l[dst] + s_r[src], slope)
-            if self.attention == "sym-gat":
-                score = score + F.leaky_relu(s_l[src] + s_r[dst], slope)
-        elif self.attention == "cos":
-            score = ((h * att_l)[dst] * (h * att_r)[src]).sum(-1)
-        elif self.attention == "linear":
-            score = torch.tanh((h * att_r).sum(-1))[src]
-        else:  # gene-linear
-            score = (torch.tanh((h * att_l)[dst] + (h * att_r)[src]) * q(self.att_g)).sum(-1)
-        alpha = softmax(score, dst, num_nodes=num_nodes)
-        return self.q_attention(alpha)
+        vectors = [None if a is None else q(a) for a in (self.att_l, self.att_r, self.att_g)]
+        alpha = edge_coefficients(self.attention, h, edge_index, *vectors, self.negative_slope)
+        return alpha if self.q_attention is None or alpha is None else self.q_attention(alpha)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         x = self.q_feature(x)

@@ -73,13 +73,19 @@ class Quantizer(nn.Module):
     A constant input that needs no gradient (the dataset's feature matrix entering layer 1) is
     quantised once and reused while it is unchanged: re-quantising Cora's 2708×1433 matrix
     every epoch would cost several times the layer's own matrix product.
+
+    With several options (the search's mixed precision) the output is Σ_i p_i·Q_i(x) for the
+    probabilities p given to forward, all options sharing one calibrated scale range.
     """
 
-    def __init__(self, option: str, running: bool = False, momentum: float = 0.1) -> None:
+    def __init__(self, option: str | tuple[str, ...], running: bool = False, momentum: float = 0.1) -> None:
         super().__init__()
-        if option not in QUANT_BITS:
-            raise ValueError(f"Could not resolve quantiser {option!r} among choices {list(QUANT_BITS)}")
-        self.option = option
+        options = (option,) if isinstance(option, str) else tuple(option)
+        for name in options:
+            if name not in QUANT_BITS:
+                raise ValueError(f"Could not resolve quantiser {name!r} among choices {list(QUANT_BITS)}")
+        self.options = options
+        self.option = options[0]
         self.running = running
         self.momentum = momentum
         self.register_buffer("running_max", torch.zeros(()))
@@ -87,13 +93,9 @@ class Quantizer(nn.Module):
         self._cached_key: tuple | None = None
         self._cached_output: Tensor | None = None
 
-    @property
-    def bits(self) -> int:
-        return QUANT_BITS[self.option]
-
     def calibrated_max(self, x: Tensor) -> Tensor | None:
         """The max|x| the scale is built from (None: let fake_quant use the current max)."""
-        if not self.running or self.option in ("f32", "b1", "t2"):
+        if not self.running or all(o in ("f32", "b1", "t2") for o in self.options):
             return None
         current = x.detach().abs().amax()
         if self.training:
@@ -105,25 +107,39 @@ class Quantizer(nn.Module):
             return current
         return self.running_max if float(self.running_max) > 0 else current
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Fake-quantised x; a sparse COO x (zero-skipped layer-1 features) keeps its pattern."""
-        if self.option == "f32":
-            return x
+    def forward(self, x: Tensor, probs: Tensor | None = None) -> Tensor:
+        """Fake-quantised x (or the probability-weighted mix over the options).
+
+        A sparse COO x (zero-skipped layer-1 features) keeps its sparsity pattern.
+        """
+        if probs is None:
+            if len(self.options) != 1:
+                raise ValueError("a quantiser with several options needs their probabilities")
+            if self.option == "f32":
+                return x
         if x.is_sparse:
-            return self._cached(x, lambda: torch.sparse_coo_tensor(
-                x.indices(), self._quantize(x.values()), x.shape, is_coalesced=True, check_invariants=False))
+            values = self._cached(x, lambda: self._quantize_each(x.values()))
+            return torch.sparse_coo_tensor(x.indices(), self._mix(values, probs), x.shape, is_coalesced=True,
+                                           check_invariants=False)
         if not x.requires_grad:
-            return self._cached(x, lambda: self._quantize(x))
-        return self._quantize(x)
+            return self._mix(self._cached(x, lambda: self._quantize_each(x)), probs)
+        return self._mix(self._quantize_each(x), probs)
 
-    def _quantize(self, x: Tensor) -> Tensor:
-        return fake_quant(x, self.option, self.calibrated_max(x))
+    def _quantize_each(self, x: Tensor) -> list[Tensor]:
+        max_abs = self.calibrated_max(x)
+        return [fake_quant(x, option, max_abs) for option in self.options]
 
-    def _cached(self, x: Tensor, compute) -> Tensor:
+    @staticmethod
+    def _mix(quantized: list[Tensor], probs: Tensor | None) -> Tensor:
+        if probs is None:
+            return quantized[0]
+        return sum(p * q for p, q in zip(probs, quantized))
+
+    def _cached(self, x: Tensor, compute) -> list[Tensor]:
         key = (x._version, x.shape, self.training)
         if self._cached_input is not x or self._cached_key != key:
             self._cached_input, self._cached_key, self._cached_output = x, key, compute()
         return self._cached_output
 
     def extra_repr(self) -> str:
-        return f"{self.option}, running={self.running}"
+        return f"{'|'.join(self.options)}, running={self.running}"

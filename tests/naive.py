@@ -45,7 +45,7 @@ def offchip_nodes(n: int, capacity: int, policy: str) -> int:
     return n - capacity if policy == "degree" else n
 
 
-def combination(n, k, m, attention, w, f, mb, first, zero_skip, nnz, nnz_max, cols, pe_rows,
+def combination(n, k, m, w, f, mb, first, zero_skip, nnz, nnz_max, cols, pe_rows,
                 weight_buf, feature_buf, message_buf, policy, bytes_per_cycle, overlap):
     """The combination phase written out by hand from DESIGN.md §5."""
     passes = math.ceil(m / cols)
@@ -58,7 +58,7 @@ def combination(n, k, m, attention, w, f, mb, first, zero_skip, nnz, nnz_max, co
         rows = math.ceil(n / pe_rows) * k
         x_bytes = n * k * f / 8
         macs = n * k * m
-    w_bytes = (k * m + ATTENTION_VECTORS[attention] * m) * w / 8
+    w_bytes = k * m * w / 8
     tiles = max(1, math.ceil(w_bytes / max(weight_buf, 1)))
     reads = 1 if x_bytes <= feature_buf else tiles
     dram = x_bytes * reads + w_bytes + (0 if first else n * k * f / 8)
@@ -81,7 +81,7 @@ def attention_work(attention, m, heads, mb, ab, d):
     }[attention]
 
 
-def aggregation(n, e, max_deg, m, heads, attention, mb, ab, last, out_width, stream, policy, message_buf,
+def aggregation(n, e, max_deg, m, heads, attention, w, mb, ab, last, out_width, stream, policy, message_buf,
                 output_buf, lanes, d, bytes_per_cycle, overlap):
     """The aggregation phase, replaying the edge stream through the buffer."""
     per_node_bytes = message_bytes(m, mb)
@@ -97,10 +97,14 @@ def aggregation(n, e, max_deg, m, heads, attention, mb, ab, last, out_width, str
     per_edge = math.ceil(m * mb / d) + att_edge
     per_node = math.ceil(m * 32 / d) + att_node
     compute = max(math.ceil(e * per_edge / lanes), max_deg * per_edge) + math.ceil(n * per_node / lanes)
-    dram = (e + n + 1) * 4 + misses * per_node_bytes
+    dram = (e + n + 1) * 4 + misses * per_node_bytes + math.ceil(ATTENTION_VECTORS[attention] * m * w / 8)
     if attention in ("cos", "gene-linear"):
         dram += offchip_nodes(n, capacity, policy) * per_node_bytes
     if last:
         dram += n * out_width * 4
     memory = dram / bytes_per_cycle
     return compute, memory, (max(compute, memory) if overlap else compute + memory), dram, e * m, misses, capacity
+
+
+def footprint(n, e, m, heads, mb, ab, onchip):
+    return min(onchip, n * message_bytes(m, mb) + math.ceil(e * heads * ab / 8))

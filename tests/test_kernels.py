@@ -53,12 +53,12 @@ def test_phase_kernels_match_reference(graph, target, arch, classes):
         w, f, mb, ab = q.bits("weight"), q.bits("feature"), q.bits("message"), q.bits("attention")
         zero_skip = first and target.zero_skipping and graph.feature_nnz is not None
         comb = naive.combination(
-            graph.num_nodes, k, m, layer.attention, w, f, mb, first, zero_skip, graph.feature_nnz_total,
+            graph.num_nodes, k, m, w, f, mb, first, zero_skip, graph.feature_nnz_total,
             graph.feature_nnz_max_row, target.columns_per_pass(max(w, f)), target.pe_rows,
             target.buffer_bytes("weight"), target.buffer_bytes("feature"), target.buffer_bytes("message"),
             target.buffer_policy, target.dram_bytes_per_cycle, target.overlap)
         agg = naive.aggregation(
-            graph.num_nodes, graph.num_edges, graph.max_in_degree, m, heads, layer.attention, mb, ab, last,
+            graph.num_nodes, graph.num_edges, graph.max_in_degree, m, heads, layer.attention, w, mb, ab, last,
             per_head, graph.indices, target.buffer_policy, target.buffer_bytes("message"),
             target.buffer_bytes("output"), target.agg_lanes, target.datapath_bits, target.dram_bytes_per_cycle,
             target.overlap)
@@ -68,3 +68,5 @@ def test_phase_kernels_match_reference(graph, target, arch, classes):
         assert (a.compute_cycles, a.dram_bytes, a.macs, got.misses, got.buffer_nodes) == (
             agg[0], agg[3], agg[4], agg[5], agg[6])
         assert a.cycles == pytest.approx(agg[2], rel=1e-12)
+        assert got.buffer_bytes == naive.footprint(graph.num_nodes, graph.num_edges, m, heads, mb, ab,
+                                                   target.onchip_bytes)

@@ -1,0 +1,51 @@
+"""The hardware penalty added to the search loss (DESIGN.md §6)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from costmodels.expected import ExpectedCost, LayerProbs
+
+
+class HardwarePenalty(nn.Module):
+    r"""loss' = loss + λ_lat·E[lat]/ref_lat + λ_buf·smax_l E[buf_l]/ref_buf
+                     + λ_b·relu(E[lat]/budget_lat − 1) + λ_b·relu(smax_l E[buf_l]/budget_buf − 1)
+
+    ref_lat and ref_buf are the latency and peak buffer of a reference network (a plain 8-bit
+    GCN of the same depth), so λ is unit-free. Budget terms are present only when a budget is.
+
+    Args:
+        cost: the expected-cost model of the search space on the target.
+        reference_latency_ms, reference_buffer_bytes: the normalisers.
+        latency_weight, buffer_weight: λ_lat and λ_buf.
+        latency_budget_ms, buffer_budget_bytes: optional hard budgets (hinge).
+        budget_weight: λ_b.
+    """
+
+    def __init__(self, cost: ExpectedCost, reference_latency_ms: float, reference_buffer_bytes: float,
+                 latency_weight: float = 0.0, buffer_weight: float = 0.0, latency_budget_ms: float | None = None,
+                 buffer_budget_bytes: float | None = None, budget_weight: float = 1.0) -> None:
+        super().__init__()
+        self.cost = cost
+        self.reference_latency_ms = reference_latency_ms
+        self.reference_buffer_bytes = reference_buffer_bytes
+        self.latency_weight = latency_weight
+        self.buffer_weight = buffer_weight
+        self.latency_budget_ms = latency_budget_ms
+        self.buffer_budget_bytes = buffer_budget_bytes
+        self.budget_weight = budget_weight
+
+    def forward(self, loss: Tensor, probs: list[LayerProbs]) -> tuple[Tensor, dict[str, float]]:
+        expected = self.cost(probs)
+        latency = expected.latency_ms
+        buffer = expected.peak_buffer_bytes
+        penalty = self.latency_weight * latency / self.reference_latency_ms \
+            + self.buffer_weight * buffer / self.reference_buffer_bytes
+        if self.latency_budget_ms is not None:
+            penalty = penalty + self.budget_weight * torch.relu(latency / self.latency_budget_ms - 1)
+        if self.buffer_budget_bytes is not None:
+            penalty = penalty + self.budget_weight * torch.relu(buffer / self.buffer_budget_bytes - 1)
+        details = {"latency_ms": float(latency), "peak_buffer_bytes": float(buffer), "dram_bytes":
+                   float(expected.dram_bytes), "penalty": float(penalty)}
+        return loss + penalty.to(loss.dtype), details
