@@ -46,6 +46,6 @@ class HardwarePenalty(nn.Module):
             penalty = penalty + self.budget_weight * torch.relu(latency / self.latency_budget_ms - 1)
         if self.buffer_budget_bytes is not None:
             penalty = penalty + self.budget_weight * torch.relu(buffer / self.buffer_budget_bytes - 1)
-        details = {"latency_ms": float(latency), "peak_buffer_bytes": float(buffer), "dram_bytes":
-                   float(expected.dram_bytes), "penalty": float(penalty)}
+        details = {"latency_ms": float(latency.detach()), "peak_buffer_bytes": float(buffer.detach()),
+                   "dram_bytes": float(expected.dram_bytes.detach()), "penalty": float(penalty.detach())}
         return loss + penalty.to(loss.dtype), details

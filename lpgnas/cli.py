@@ -75,6 +75,64 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = nonnegative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a number > 0")
+    return value
+
+
+def _add_search(sub) -> None:
+    p = sub.add_parser("search", help="search architecture and bit widths for a target (the main job)",
+                       description="One differentiable search over architecture and per-component bit widths "
+                                   "with the target's simulated latency and buffer in the loss; then retrain the "
+                                   "derived network and simulate it. Writes RUN_DIR/{arch.yaml,result.json,model.pt}.")
+    p.add_argument("--target", help="target YAML file or preset name (required unless --resume)")
+    p.add_argument("--dataset", default="cora", help="dataset name (default: cora)")
+    p.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA, else the user cache)")
+    p.add_argument("--split", choices=("public", "full"), help="default: public where it exists, else full")
+    p.add_argument("--layers", type=positive_int, default=2, help="network depth (default: 2)")
+    p.add_argument("--epochs", type=positive_int, default=300, help="search epochs (default: 300)")
+    p.add_argument("--seed", type=int, default=0, help="search seed (default: 0)")
+    p.add_argument("--seeds", type=parse_int_list, help="retraining seeds (default: the search seed)")
+    p.add_argument("--latency-weight", type=nonnegative_float, default=0.1,
+                   help="λ_lat, on latency normalised by an 8-bit GCN's (default: 0.1)")
+    p.add_argument("--buffer-weight", type=nonnegative_float, default=0.0,
+                   help="μ, on the peak buffer normalised by an 8-bit GCN's (default: 0)")
+    p.add_argument("--latency-budget-ms", type=positive_float, help="hard latency budget (hinge + repair)")
+    p.add_argument("--buffer-budget-kib", type=positive_float, help="hard on-chip buffer budget (hinge + repair)")
+    p.add_argument("--budget-weight", type=nonnegative_float, default=1.0, help="λ_b of the budget hinges (default: 1)")
+    p.add_argument("--quant-choices", default="all", help="all (default), f32, or a list such as q4,q8,f32")
+    p.add_argument("--no-hw", action="store_true", help="drop the hardware penalties (accuracy-only search)")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default: 1)")
+    p.add_argument("--out", help="run directory (default: runs/DATASET-TARGET-sSEED-TIME)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its directory")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=_run_search)
+
+
+def _run_search(args: argparse.Namespace) -> int:
+    from lpgnas.commands import search_config
+    from lpgnas.report import render_search
+    from lpgnas.search import run_search
+
+    config = search_config(args)
+    result = run_search(config, progress=True, resume=args.resume is not None)
+    print(f"run directory: {config.out}", file=sys.stderr)
+    emit(result, args.json, render_search)
+    return 0
+
+
 def _add_simulate(sub) -> None:
     p = sub.add_parser("simulate", help="simulate one network on one target and graph",
                        description="Cycle and memory simulation of ARCH.yaml on TARGET for a dataset or "
@@ -114,6 +172,7 @@ def _run_targets(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lpgnas-hw", description="Hardware-aware low-precision GNN architecture search.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_search(sub)
     _add_train(sub)
     _add_simulate(sub)
     _add_targets(sub)

@@ -5,6 +5,7 @@ Every input is validated (arch file, dataset, split) before any training starts.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from hwsim.errors import InputError
@@ -13,6 +14,8 @@ from hwsim.target import load_target, preset_names
 from lpgnas.archfile import load_arch_file
 from lpgnas.data import dataset_info, load_dataset, split_masks
 from lpgnas.progress import progress_bar
+from lpgnas.runio import read_json
+from lpgnas.search import SearchConfig
 from lpgnas.train import summarize, train_once
 
 
@@ -80,3 +83,26 @@ def run_targets() -> dict:
                         "onchip_kib": t.bram_kib + t.uram_kib, "dsp": t.dsp, "lut": t.lut,
                         "pe_array": [t.pe_rows, t.pe_cols], "agg_lanes": t.agg_lanes})
     return {"schema_version": 1, "targets": targets}
+
+
+def search_config(args) -> SearchConfig:
+    """The SearchConfig of `lpgnas-hw search` arguments (or of the run being resumed)."""
+    if args.resume:
+        run_json = Path(args.resume) / "run.json"
+        if not run_json.is_file():
+            raise InputError(str(args.resume), "run.json", "not a run directory (no run.json)")
+        try:
+            return SearchConfig.from_dict(read_json(run_json))
+        except (ValueError, TypeError, KeyError) as err:
+            raise InputError(str(run_json), "", f"unreadable run configuration: {err}") from None
+    if not args.target:
+        raise InputError("argument --target", "", "required (a target file or preset name) unless --resume")
+    out = args.out or str(Path("runs") / f"{args.dataset}-{Path(args.target).stem}-s{args.seed}-"
+                                          f"{time.strftime('%Y%m%d-%H%M%S')}")
+    return SearchConfig(
+        target=args.target, dataset=args.dataset, data_root=args.data_root, split=args.split, layers=args.layers,
+        epochs=args.epochs, seed=args.seed, seeds=tuple(args.seeds) if args.seeds else None,
+        latency_weight=args.latency_weight, buffer_weight=args.buffer_weight,
+        latency_budget_ms=args.latency_budget_ms, buffer_budget_kib=args.buffer_budget_kib,
+        budget_weight=args.budget_weight, quant_choices=args.quant_choices, no_hw=args.no_hw,
+        threads=args.threads, out=out)

@@ -74,8 +74,14 @@ class Quantizer(nn.Module):
     quantised once and reused while it is unchanged: re-quantising Cora's 2708×1433 matrix
     every epoch would cost several times the layer's own matrix product.
 
-    With several options (the search's mixed precision) the output is Σ_i p_i·Q_i(x) for the
-    probabilities p given to forward, all options sharing one calibrated scale range.
+    With several options (the search's mixed precision) the output is Σ_i p_i·r_i·Q_i(x) for the
+    probabilities p given to forward, all options sharing one calibrated scale range, where
+    r_i = <x, Q_i(x)> / ‖Q_i(x)‖² (constant in the backward pass) makes r_i·Q_i(x) the multiple of
+    Q_i(x) closest to x. Without it the gradient of p favours whichever width enlarges the
+    tensor: on a trained f32 GCN for Cora, 2-bit last-layer weights lower the validation loss
+    (0.87 vs 0.99, by sharpening the logits) while lowering accuracy (78.0 vs 80.4 %); after the
+    projection the loss ranks the widths by accuracy again. The rescaling exists only in the
+    search's mixture; derived networks quantise plainly.
     """
 
     def __init__(self, option: str | tuple[str, ...], running: bool = False, momentum: float = 0.1) -> None:
@@ -89,6 +95,7 @@ class Quantizer(nn.Module):
         self.running = running
         self.momentum = momentum
         self.register_buffer("running_max", torch.zeros(()))
+        self.distortion: Tensor | None = None  # E_p[relative error] of the last mixed forward
         self._cached_input: Tensor | None = None
         self._cached_key: tuple | None = None
         self._cached_output: Tensor | None = None
@@ -117,22 +124,42 @@ class Quantizer(nn.Module):
                 raise ValueError("a quantiser with several options needs their probabilities")
             if self.option == "f32":
                 return x
+        elif not probs.requires_grad and int((probs != 0).sum()) == 1:
+            return self._single(x, int(probs.argmax()))  # a sampled width: quantise plainly at it
         if x.is_sparse:
-            values = self._cached(x, lambda: self._quantize_each(x.values()))
-            return torch.sparse_coo_tensor(x.indices(), self._mix(values, probs), x.shape, is_coalesced=True,
-                                           check_invariants=False)
+            plain = x.values()
+            values = self._cached(x, lambda: self._quantize_each(plain))
+            return torch.sparse_coo_tensor(x.indices(), self._mix(values, probs, plain), x.shape,
+                                           is_coalesced=True, check_invariants=False)
         if not x.requires_grad:
-            return self._mix(self._cached(x, lambda: self._quantize_each(x)), probs)
-        return self._mix(self._quantize_each(x), probs)
+            return self._mix(self._cached(x, lambda: self._quantize_each(x)), probs, x)
+        return self._mix(self._quantize_each(x), probs, x)
+
+    def _single(self, x: Tensor, index: int) -> Tensor:
+        option = self.options[index]
+        if x.is_sparse:
+            values = self._cached(x, lambda: [fake_quant(x.values(), o, self.calibrated_max(x.values()))
+                                              for o in self.options])[index]
+            return torch.sparse_coo_tensor(x.indices(), values, x.shape, is_coalesced=True, check_invariants=False)
+        return fake_quant(x, option, self.calibrated_max(x))
 
     def _quantize_each(self, x: Tensor) -> list[Tensor]:
         max_abs = self.calibrated_max(x)
-        return [fake_quant(x, option, max_abs) for option in self.options]
+        quantized = [fake_quant(x, option, max_abs) for option in self.options]
+        if len(quantized) > 1:
+            plain = x.detach()
+            quantized = [q if q is x else q * ((plain * q.detach()).sum() / q.detach().square().sum().clamp(min=_EPS))
+                         for q in quantized]
+        return quantized
 
-    @staticmethod
-    def _mix(quantized: list[Tensor], probs: Tensor | None) -> Tensor:
+    def _mix(self, quantized: list[Tensor], probs: Tensor | None, x: Tensor) -> Tensor:
+        """Σ p_i·q_i; also records the expected relative error Σ p_i·‖q_i − x‖²/‖x‖² (see distortion)."""
         if probs is None:
             return quantized[0]
+        plain = x.detach()
+        energy = plain.square().sum().clamp(min=_EPS)
+        errors = torch.stack([(q.detach() - plain).square().sum() / energy for q in quantized])
+        self.distortion = (probs * errors).sum()
         return sum(p * q for p, q in zip(probs, quantized))
 
     def _cached(self, x: Tensor, compute) -> list[Tensor]:

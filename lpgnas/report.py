@@ -60,3 +60,21 @@ def render_targets(result: dict) -> str:
         lines.append(f"{t['name']:<10}{t['clock_mhz']:>10g}{t['dram_gbps']:>11g}{t['onchip_kib']:>13,.0f}"
                      f"{t['dsp']:>8,}{t['lut']:>10,}{pe:>10}{t['agg_lanes']:>7}")
     return "\n".join(lines)
+
+
+def render_search(result: dict) -> str:
+    seeds = ",".join(str(s) for s in result["seeds"])
+    lines = [f"dataset {result['dataset']} ({result['split']} split), target {result['target']}, "
+             f"search seed {result['seed']}, retraining seeds {seeds}", "searched architecture:"]
+    lines += _arch_lines(result["arch"])
+    if result.get("repaired"):
+        lines.append("repaired to meet the budget: " + "; ".join(result.get("repairs", [])))
+    lines += [
+        f"val accuracy      {_pct(result['accuracy']['val'])}",
+        f"test accuracy     {_pct(result['accuracy']['test'])}",
+        f"model size        {result['model_size_bytes']:,} bytes",
+        f"buffer size       {result['buffer_size_bytes']:,} bytes",
+        f"time              search {result['timing']['search_s']:.1f} s, retrain {result['timing']['retrain_s']:.1f} s",
+        "simulated on the target:",
+    ]
+    return "\n".join(lines + render_hw(result["hw"]))

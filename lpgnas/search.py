@@ -1,0 +1,384 @@
+"""The search (DESIGN.md §4): one differentiable round over architecture and bit widths with
+the hardware cost in the loss, then derivation, repair, retraining and exact simulation.
+
+Run directory: run.json (the configuration), checkpoint.pt (after every search epoch),
+search.json (the derived network, once the search is done), retrain/seed_S.{json,pt} (each
+finished retraining seed), then arch.yaml, model.pt and result.json. `--resume RUN_DIR`
+continues from whatever is there; nothing finished is redone.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from costmodels.expected import ExpectedCost
+from costmodels.penalty import HardwarePenalty
+from costmodels.tables import build_tables
+from hwsim.errors import InputError
+from hwsim.network import ArchSpec, parse_arch
+from hwsim.simulate import Report, simulate
+from hwsim.target import Target, load_target
+from lpgnas.archfile import TrainConfig, dump_arch
+from lpgnas.data import GraphData, dataset_info, load_dataset, split_masks
+from lpgnas.model import as_input, with_self_loops
+from lpgnas.progress import progress_bar
+from lpgnas.runio import read_json, save_torch, write_json, write_text
+from lpgnas.space import Network, SearchSpace, parse_quant_choices
+from lpgnas.supernet import ArchController, SuperNet
+from lpgnas.train import SeedResult, best_run, seed_everything, summarize, train_once
+
+# Search hyper-parameters. Weights: AdamW (decoupled decay: an L2 term inside Adam's gradient
+# would outweigh the small gradients of rarely sampled slices and shrink them to zero), a
+# higher rate and lighter dropout than the GCN paper's and DARTS's gradient clipping, because
+# every step trains a different random path of a huge space: with the GCN paper's settings a
+# GCN-shaped path of the Cora supernet reached 55 % validation accuracy after 300 steps, with
+# these 72 % after 200 (measured while tuning, 2026-11-24). Architecture: DARTS's Adam
+# betas (0.5, 0.999) with a larger rate, since one search round here is a few hundred steps,
+# and no weight decay: the straight-through gradients of a freshly initialised supernet are
+# ~1e-6, which an L2 term on α would swamp. The first third of the epochs trains weights
+# only (FBNet's warm-up), so architecture steps start from meaningful gradients. Gumbel
+# temperature: annealed exponentially from 5 to 0.5 (GDAS anneals 10 -> 0.1 over longer).
+WEIGHT_LR, WEIGHT_DECAY, SEARCH_DROPOUT, GRAD_CLIP = 0.02, 5e-4, 0.2, 1.0
+ARCH_LR, ARCH_BETAS = 0.01, (0.5, 0.999)
+WARMUP_FRACTION = 1 / 3
+TAU_START, TAU_END = 5.0, 0.5
+# Bit widths: the gradient of the validation loss through the quantisation mixture is a poor
+# accuracy signal on its own. Coarse widths of the last layer sharpen the logits, and the
+# near-identical high widths (q8, q16, f32) split their vote three ways, so in tuning the last
+# layer's 2-bit options won every search, retraining to ~32 % on Cora. The architecture loss
+# therefore also carries DISTORTION_WEIGHT · Σ E_p[‖Q(x) − x‖²/‖x‖²] over every mixed tensor:
+# the first-order accuracy cost of each width, against which the hardware penalty trades.
+DISTORTION_WEIGHT = 1.0
+# Retraining the derived network from scratch: GAT's transductive settings, which also suit GCN.
+RETRAIN = TrainConfig(lr=0.005, weight_decay=5e-4, dropout=0.6, epochs=400, patience=100)
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything a search run depends on (stored as run.json)."""
+
+    target: str
+    dataset: str = "cora"
+    data_root: str | None = None
+    split: str | None = None
+    layers: int = 2
+    epochs: int = 300
+    seed: int = 0
+    seeds: tuple[int, ...] | None = None
+    latency_weight: float = 0.1
+    buffer_weight: float = 0.0
+    latency_budget_ms: float | None = None
+    buffer_budget_kib: float | None = None
+    budget_weight: float = 1.0
+    quant_choices: str = "all"
+    no_hw: bool = False
+    threads: int = 1
+    out: str | None = None
+    retrain: TrainConfig = field(default_factory=lambda: RETRAIN)
+
+    @property
+    def retrain_seeds(self) -> tuple[int, ...]:
+        return self.seeds if self.seeds else (self.seed,)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["seeds"] = list(self.seeds) if self.seeds else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SearchConfig:
+        data = dict(data)
+        data["seeds"] = tuple(data["seeds"]) if data.get("seeds") else None
+        data["retrain"] = TrainConfig(**data["retrain"])
+        return cls(**data)
+
+
+@dataclass
+class Problem:
+    """The validated inputs of a search: data, target, space and the hardware cost model."""
+
+    config: SearchConfig
+    graph: GraphData
+    split: str
+    target: Target
+    space: SearchSpace
+    cost: ExpectedCost
+    penalty: HardwarePenalty | None
+    reference: Report
+    tables_s: float
+
+
+def reference_arch(depth: int) -> ArchSpec:
+    """The normaliser of the penalties: a plain 8-bit GCN (16 hidden) of the same depth."""
+    layer = {"attention": "gcn", "aggregation": "sum", "heads": 1,
+             "quant": {"weight": "q8", "feature": "q8", "message": "q8"}}
+    hidden = {**layer, "activation": "relu", "hidden": 16}
+    return parse_arch({"layers": [hidden] * (depth - 1) + [layer]})
+
+
+def prepare(config: SearchConfig) -> Problem:
+    """Validate every input and build the cost model; raises InputError before any training."""
+    target = load_target(config.target)
+    info = dataset_info(config.dataset)
+    split = config.split or info.default_split
+    if split not in info.splits:
+        raise InputError("argument --split", "", f"dataset {info.name!r} has no {split!r} split; "
+                         f"choices: {', '.join(info.splits)}")
+    if config.layers < 1:
+        raise InputError("argument --layers", "", f"must be at least 1, got {config.layers}")
+    for name in ("latency_budget_ms", "buffer_budget_kib"):
+        value = getattr(config, name)
+        if value is not None and value <= 0:
+            raise InputError(f"argument --{name.replace('_', '-')}", "", f"must be positive, got {value}")
+    weights, activations = parse_quant_choices(config.quant_choices)
+    space = SearchSpace(config.layers, weights, activations)
+    graph = load_dataset(config.dataset, config.data_root)
+    hw_graph = graph.to_hw()
+    start = time.perf_counter()
+    tables = build_tables(hw_graph, target, graph.num_classes, config.layers, weights, activations)
+    tables_s = time.perf_counter() - start
+    cost = ExpectedCost(tables)
+    reference = simulate(hw_graph, reference_arch(config.layers), target, graph.num_classes)
+    budget_bytes = None if config.buffer_budget_kib is None else config.buffer_budget_kib * 1024
+    min_latency, min_buffer = cost.lower_bounds()
+    if config.latency_budget_ms is not None and min_latency > config.latency_budget_ms:
+        raise InputError("argument --latency-budget-ms", "", f"no network of the space runs in "
+                         f"{config.latency_budget_ms} ms on {target.name}; the fastest possible is "
+                         f"{min_latency:.4g} ms")
+    if budget_bytes is not None and min_buffer > budget_bytes:
+        raise InputError("argument --buffer-budget-kib", "", f"no network of the space fits "
+                         f"{config.buffer_budget_kib} KiB; the smallest needs {min_buffer / 1024:.4g} KiB")
+    penalty = None
+    if not config.no_hw:
+        penalty = HardwarePenalty(cost, reference.latency_ms, reference.peak_buffer_bytes, config.latency_weight,
+                                  config.buffer_weight, config.latency_budget_ms, budget_bytes, config.budget_weight)
+    return Problem(config, graph, split, target, space, cost, penalty, reference, tables_s)
+
+
+def temperature(epoch: int, epochs: int) -> float:
+    return TAU_START * (TAU_END / TAU_START) ** (epoch / max(1, epochs - 1))
+
+
+@dataclass
+class SearchState:
+    """What the search loop updates (and checkpoints) each epoch."""
+
+    supernet: SuperNet
+    controller: ArchController
+    weight_opt: torch.optim.Optimizer
+    arch_opt: torch.optim.Optimizer
+    epoch: int = 0
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def state_dict(self) -> dict:
+        return {"supernet": self.supernet.state_dict(), "controller": self.controller.state_dict(),
+                "weight_opt": self.weight_opt.state_dict(), "arch_opt": self.arch_opt.state_dict(),
+                "epoch": self.epoch, "history": self.history, "seconds": self.seconds,
+                "rng": torch.get_rng_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.supernet.load_state_dict(state["supernet"])
+        self.controller.load_state_dict(state["controller"])
+        self.weight_opt.load_state_dict(state["weight_opt"])
+        self.arch_opt.load_state_dict(state["arch_opt"])
+        self.epoch, self.history, self.seconds = state["epoch"], state["history"], state["seconds"]
+        torch.set_rng_state(state["rng"])
+
+
+def new_state(problem: Problem) -> SearchState:
+    seed_everything(problem.config.seed, problem.config.threads)
+    supernet = SuperNet(problem.space, problem.graph.num_features, problem.graph.num_classes, SEARCH_DROPOUT)
+    controller = ArchController(problem.space)
+    weight_opt = torch.optim.AdamW(supernet.parameters(), lr=WEIGHT_LR, weight_decay=WEIGHT_DECAY)
+    arch_opt = torch.optim.Adam(controller.parameters(), lr=ARCH_LR, betas=ARCH_BETAS)
+    return SearchState(supernet, controller, weight_opt, arch_opt)
+
+
+def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, progress: bool) -> None:
+    """Alternate an architecture step (validation loss + hardware penalty) and a weight step."""
+    config, graph = problem.config, problem.graph
+    train_mask, val_mask, _ = split_masks(graph, problem.split, config.seed)
+    x, edge_index, y = as_input(graph.x), with_self_loops(graph.edge_index, graph.num_nodes), graph.y
+    supernet, controller = state.supernet, state.controller
+    supernet.train()
+    warmup = int(WARMUP_FRACTION * config.epochs)
+    with progress_bar(config.epochs, f"search {graph.name}", progress) as bar:
+        bar.update(state.epoch)
+        while state.epoch < config.epochs:
+            start = time.perf_counter()
+            tau = temperature(state.epoch, config.epochs)
+            details: dict[str, float] = {}
+            arch_loss = torch.zeros(())
+            if state.epoch >= warmup:
+                # architecture step: validation loss of a sampled path, plus the expected hardware cost;
+                # without dropout, whose noise would drown the small straight-through gradients
+                supernet.eval()
+                logits = supernet(x, edge_index, controller.sample(tau))
+                supernet.train()
+                arch_loss = F.cross_entropy(logits[val_mask], y[val_mask]) \
+                    + DISTORTION_WEIGHT * supernet.distortion()
+                if problem.penalty is not None:
+                    arch_loss, details = problem.penalty(arch_loss, controller.probabilities())
+                state.arch_opt.zero_grad()
+                arch_loss.backward()
+                state.arch_opt.step()
+            # weight step: training loss of another sampled path, at sampled widths
+            logits = supernet(x, edge_index, controller.sample(tau, hard_quant=True))
+            weight_loss = F.cross_entropy(logits[train_mask], y[train_mask])
+            state.weight_opt.zero_grad()
+            weight_loss.backward()
+            torch.nn.utils.clip_grad_norm_(supernet.parameters(), GRAD_CLIP)
+            state.weight_opt.step()
+            state.seconds += time.perf_counter() - start
+            state.epoch += 1
+            record = {"epoch": state.epoch, "tau": tau, "arch_loss": float(arch_loss.detach()),
+                      "weight_loss": float(weight_loss.detach()), **details}
+            state.history.append(record)
+            bar.set_postfix(loss=f"{record['weight_loss']:.3f}", **(
+                {"E_lat_ms": f"{details['latency_ms']:.4f}"} if details else {}))
+            bar.update(1)
+            if run_dir is not None:
+                save_torch(run_dir / "checkpoint.pt", state.state_dict())
+
+
+def network_cost(problem: Problem, network: Network) -> Report:
+    return simulate(problem.graph.to_hw(), problem.space.to_arch(network), problem.target,
+                    problem.graph.num_classes)
+
+
+def violation(problem: Problem, report: Report) -> float:
+    """How far a network is over its budgets: Σ max(0, cost/budget − 1) (0 when it fits)."""
+    config, total = problem.config, 0.0
+    if config.latency_budget_ms is not None:
+        total += max(0.0, report.latency_ms / config.latency_budget_ms - 1)
+    if config.buffer_budget_kib is not None:
+        total += max(0.0, report.peak_buffer_bytes / (config.buffer_budget_kib * 1024) - 1)
+    return total
+
+
+def repair(problem: Problem, network: Network, probs: list[dict[str, list[float]]]) -> tuple[Network, list[str]]:
+    """Lower choices until the network meets its budgets (DESIGN.md §4).
+
+    Each round tries, for every choice, its next most probable candidate that makes the network
+    cheaper, and applies the one that brings the network closest to its budgets. Raises when no
+    change helps any more.
+    """
+    network = [dict(layer) for layer in network]
+    steps: list[str] = []
+    hw_graph = problem.graph.to_hw()
+
+    def cost(candidate: Network) -> float:
+        return violation(problem, simulate(hw_graph, problem.space.to_arch(candidate), problem.target,
+                                           problem.graph.num_classes))
+
+    current = cost(network)
+    while current > 0:
+        best = None
+        for i, layer in enumerate(network):
+            for name, candidates in problem.space.choices(i).items():
+                order = sorted(range(len(candidates)), key=lambda k: -probs[i][name][k])
+                for k in order[order.index(layer[name]) + 1:]:
+                    trial = [dict(c) for c in network]
+                    trial[i][name] = k
+                    value = cost(trial)
+                    if value < current:
+                        if best is None or value < best[0]:
+                            best = (value, i, name, k)
+                        break
+        if best is None:
+            raise InputError("budget", "", "the derived network cannot be repaired to meet the budget; "
+                             "raise the budget or the budget weight")
+        value, i, name, k = best
+        before = problem.space.choices(i)[name][network[i][name]]
+        network[i][name] = k
+        steps.append(f"layer {i + 1} {name}: {before} -> {problem.space.choices(i)[name][k]}")
+        current = value
+    return network, steps
+
+
+def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bool) -> list[SeedResult]:
+    """Train the derived network from scratch on each seed; finished seeds are read back."""
+    config = problem.config
+    runs = []
+    for seed in config.retrain_seeds:
+        json_path = None if run_dir is None else run_dir / "retrain" / f"seed_{seed}.json"
+        if json_path is not None and json_path.exists():
+            saved = read_json(json_path)
+            state = torch.load(run_dir / "retrain" / f"seed_{seed}.pt", weights_only=True)
+            runs.append(SeedResult(**saved, state_dict=state))
+            continue
+        with progress_bar(config.retrain.epochs, f"retrain seed {seed}", progress) as bar:
+            run = train_once(problem.graph, arch, config.retrain, problem.split, seed, config.threads,
+                             on_epoch=lambda e: bar.update(1))
+        if run_dir is not None:
+            save_torch(run_dir / "retrain" / f"seed_{seed}.pt", run.state_dict)
+            write_json(json_path, {k: v for k, v in asdict(run).items() if k != "state_dict"})
+        runs.append(run)
+    return runs
+
+
+def run_search(config: SearchConfig, progress: bool = False, resume: bool = False) -> dict:
+    """The whole job; returns the result object of DESIGN.md §7."""
+    problem = prepare(config)
+    run_dir = Path(config.out) if config.out else None
+    if run_dir is not None:
+        if not resume and (run_dir / "run.json").exists():
+            raise InputError(str(run_dir), "", "already holds a run; continue it with --resume or choose another --out")
+        write_json(run_dir / "run.json", config.to_dict())
+    search_file = None if run_dir is None else run_dir / "search.json"
+    if search_file is not None and search_file.exists():
+        searched = read_json(search_file)
+    else:
+        state = new_state(problem)
+        if run_dir is not None and (run_dir / "checkpoint.pt").exists():
+            state.load_state_dict(torch.load(run_dir / "checkpoint.pt", weights_only=False))
+        search_epochs(problem, state, run_dir, progress)
+        searched = derive(problem, state)
+        if search_file is not None:
+            write_json(search_file, searched)
+    arch = parse_arch(searched["arch"])
+    start = time.perf_counter()
+    runs = retrain(problem, arch, run_dir, progress)
+    retrain_s = sum(r.seconds for r in runs) if runs else time.perf_counter() - start
+    result = summarize(problem.graph, arch, problem.split, list(config.retrain_seeds), runs, seed=config.seed)
+    report = simulate(problem.graph.to_hw(), arch, problem.target, problem.graph.num_classes)
+    result["target"] = problem.target.name
+    result["hw"] = report.to_dict()
+    result["repaired"] = bool(searched["repairs"])
+    if searched["repairs"]:
+        result["repairs"] = searched["repairs"]
+    result["timing"] = {"search_s": round(searched["search_s"], 3), "retrain_s": round(retrain_s, 3),
+                        "tables_s": round(problem.tables_s, 4)}
+    result = _ordered(result)
+    if run_dir is not None:
+        save_torch(run_dir / "model.pt", best_run(runs).state_dict)
+        write_text(run_dir / "arch.yaml", dump_arch(arch, config.retrain))
+        write_json(run_dir / "result.json", result)
+    return result
+
+
+def derive(problem: Problem, state: SearchState) -> dict:
+    """Argmax network, repaired to the budgets; what search.json records."""
+    controller = state.controller
+    network = controller.network()
+    probs = [{k: v.tolist() for k, v in layer.items()} for layer in controller.probabilities()]
+    repairs: list[str] = []
+    if violation(problem, network_cost(problem, network)) > 0:
+        network, repairs = repair(problem, network, probs)
+    return {"arch": problem.space.to_arch(network).to_dict(), "network": network, "probabilities": probs,
+            "repairs": repairs, "search_s": state.seconds, "history": state.history}
+
+
+_ORDER = ("schema_version", "dataset", "split", "seed", "seeds", "target", "arch", "accuracy", "model_size_bytes",
+          "buffer_size_bytes", "hw", "repaired", "repairs", "timing")
+
+
+def _ordered(result: dict) -> dict:
+    return {k: result[k] for k in _ORDER if k in result}
+

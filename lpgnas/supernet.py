@@ -1,0 +1,200 @@
+"""The LPGNAS supernet: every candidate of DESIGN.md §3 in one network, and its controller.
+
+Architecture choices are sampled per step with hard Gumbel-softmax (straight-through), so one
+path runs and memory stays that of one network: the sampled layer multiplies its output by
+its choices' one-hot gates (1 in the forward pass, the soft sample's gradient backward).
+Widths share weights: a layer holds its largest weight tensor and slices the sampled
+(input width, heads, hidden) block out of it. Quantisation choices mix the tensor quantised
+at every candidate width, weighted by softmax(β) (DNAS).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.utils import scatter
+
+from hwsim.network import ACTIVATIONS, HEAD_COUNTS, HIDDEN_SIZES, QUANT_COMPONENTS, ArchSpec
+from lpgnas.layers import ATTENTION_VECTORS, edge_coefficients, resolve_activation
+from lpgnas.quant import Quantizer
+from lpgnas.space import QUANT_CHOICES, SearchSpace
+
+Sample = dict[str, Tensor]
+TYPICAL_WIDTH = 64  # choice name -> one-hot (architecture) or probabilities (quantisation)
+
+
+class ArchController(nn.Module):
+    """Owns the architecture logits α and quantisation logits β, one vector per choice and layer."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        super().__init__()
+        self.space = space
+        self.alpha = nn.ParameterDict()
+        self.beta = nn.ParameterDict()
+        for layer in range(space.depth):
+            for name, candidates in space.arch_choices(layer).items():
+                self.alpha[_key(layer, name)] = nn.Parameter(torch.zeros(len(candidates)))
+            for name, candidates in space.quant_choices().items():
+                self.beta[_key(layer, name)] = nn.Parameter(torch.zeros(len(candidates)))
+
+    def _logits(self, layer: int, name: str) -> Tensor:
+        return (self.beta if name in QUANT_CHOICES else self.alpha)[_key(layer, name)]
+
+    def probabilities(self) -> list[dict[str, Tensor]]:
+        """softmax of every choice's logits (the distribution the hardware cost is taken over)."""
+        return [{name: F.softmax(self._logits(i, name), dim=0) for name in self.space.choices(i)}
+                for i in range(self.space.depth)]
+
+    def sample(self, tau: float, hard_quant: bool = False) -> list[Sample]:
+        """Hard Gumbel-softmax samples of the architecture choices; softmax(β) for quantisation.
+
+        With `hard_quant` (the weight step) each quantisation choice is also drawn, as a
+        constant one-hot, so the weights train under the widths the network will really run.
+        """
+        out = []
+        for i in range(self.space.depth):
+            layer: Sample = {}
+            for name in self.space.arch_choices(i):
+                layer[name] = F.gumbel_softmax(self._logits(i, name), tau=tau, hard=True)
+            for name in self.space.quant_choices():
+                logits = self._logits(i, name)
+                if hard_quant:
+                    layer[name] = F.gumbel_softmax(logits.detach(), tau=tau, hard=True)
+                else:
+                    layer[name] = F.softmax(logits, dim=0)
+            out.append(layer)
+        return out
+
+    def network(self) -> list[dict[str, int]]:
+        """The argmax of every choice."""
+        return [{name: int(self._logits(i, name).argmax()) for name in self.space.choices(i)}
+                for i in range(self.space.depth)]
+
+    def derive(self) -> ArchSpec:
+        return self.space.to_arch(self.network())
+
+
+def _key(layer: int, name: str) -> str:
+    return f"l{layer}_{name.replace('.', '_')}"
+
+
+class SuperLayer(nn.Module):
+    """Every candidate of one layer; runs the sampled path with mixed-precision quantisers."""
+
+    def __init__(self, in_channels: int, space: SearchSpace, layer: int, num_classes: int,
+                 dropout: float, negative_slope: float = 0.2) -> None:
+        super().__init__()
+        self.layer, self.space = layer, space
+        self.last = layer == space.depth - 1
+        self.per_head_max = num_classes if self.last else max(HIDDEN_SIZES)
+        self.heads_max = max(HEAD_COUNTS)
+        self.dropout, self.negative_slope = dropout, negative_slope
+        shape = (self.heads_max, self.per_head_max)
+        self.weight = nn.Parameter(torch.empty(in_channels, *shape))
+        self.attention_vectors = nn.ParameterDict({
+            f"{att.replace('-', '_')}_{v}": nn.Parameter(torch.empty(1, *shape))
+            for att, vectors in ATTENTION_VECTORS.items() for v in vectors})
+        self.bias = nn.Parameter(torch.zeros(*shape))
+        quant = space.quant_choices()
+        self.q_weight = Quantizer(quant["q.weight"])
+        self.q_feature = Quantizer(quant["q.feature"], running=True)
+        self.q_message = Quantizer(quant["q.message"], running=True)
+        self.q_attention = Quantizer(quant["q.attention"], running=True)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Glorot-uniform for a typical slice, not the whole tensor.
+
+        Glorot over the full [in, 8·256] tensor would start a 16-wide slice ~10x too small, so
+        the first logits are ~1e-4 and their gradients drown; the bound here is that of a
+        layer with the true input width (the features) or a typical hidden width of 64, and
+        64 outputs (the class count on the last layer).
+        """
+        fan_in = self.weight.size(0) if self.layer == 0 else TYPICAL_WIDTH
+        fan_out = self.per_head_max if self.last else TYPICAL_WIDTH
+        bound = math.sqrt(6.0 / (fan_in + fan_out))
+        nn.init.uniform_(self.weight, -bound, bound)
+        att_bound = math.sqrt(6.0 / (1 + min(self.per_head_max, TYPICAL_WIDTH)))
+        for vector in self.attention_vectors.values():
+            nn.init.uniform_(vector, -att_bound, att_bound)
+        nn.init.zeros_(self.bias)
+
+    def _pick(self, sample: Sample, name: str, candidates: tuple) -> tuple[object, Tensor]:
+        """The sampled candidate of a choice and its gate (1 forward, straight-through backward)."""
+        index = int(sample[name].argmax())
+        return candidates[index], sample[name][index]
+
+    def forward(self, x: Tensor, edge_index: Tensor, sample: Sample) -> Tensor:
+        choices = self.space.arch_choices(self.layer)
+        attention, g_att = self._pick(sample, "attention", choices["attention"])
+        aggregation, g_agg = self._pick(sample, "aggregation", choices["aggregation"])
+        heads, g_heads = self._pick(sample, "heads", choices["heads"])
+        gate = g_att * g_agg * g_heads
+        if self.last:
+            per_head, activation = self.per_head_max, "identity"
+        else:
+            per_head, g_hidden = self._pick(sample, "hidden", choices["hidden"])
+            activation, g_act = self._pick(sample, "activation", ACTIVATIONS)
+            gate = gate * g_hidden * g_act
+        in_width = x.size(1)
+        p_w, p_f, p_m, p_a = (sample[f"q.{c}"] for c in QUANT_COMPONENTS[:1] + ("feature", "message", "attention"))
+        weight = self.q_weight(self.weight[:in_width, :heads, :per_head].reshape(in_width, -1), p_w)
+        x = self.q_feature(x, p_f)
+        if x.is_sparse:
+            values = F.dropout(x.values(), self.dropout, self.training)
+            x = torch.sparse_coo_tensor(x.indices(), values, x.shape, is_coalesced=True, check_invariants=False)
+            h = torch.sparse.mm(x, weight)
+        else:
+            h = F.dropout(x, self.dropout, self.training) @ weight
+        h = self.q_message(h, p_m).view(-1, heads, per_head)
+        vectors = [self._vector(attention, v, heads, per_head, p_w) for v in "lrg"]
+        alpha = edge_coefficients(attention, h, edge_index, *vectors, self.negative_slope)
+        src, dst = edge_index
+        messages = h[src]
+        if alpha is not None:
+            if attention not in ("const", "gcn"):
+                alpha = self.q_attention(alpha, p_a)
+            alpha = F.dropout(alpha, self.dropout, self.training)
+            messages = messages * alpha.unsqueeze(-1)
+        out = scatter(messages, dst, dim=0, dim_size=h.size(0), reduce=aggregation)
+        bias = self.bias[:heads, :per_head]
+        out = (out + bias).mean(dim=1) if self.last else (out + bias).reshape(-1, heads * per_head)
+        return resolve_activation(activation)(out) * gate
+
+    def _vector(self, attention: str, which: str, heads: int, per_head: int, p_w: Tensor) -> Tensor | None:
+        if which not in ATTENTION_VECTORS[attention]:
+            return None
+        vector = self.attention_vectors[f"{attention.replace('-', '_')}_{which}"][:, :heads, :per_head]
+        return self.q_weight(vector, p_w)
+
+
+class SuperNet(nn.Module):
+    """The weights of every candidate network; the controller's samples pick the path."""
+
+    def __init__(self, space: SearchSpace, in_channels: int, num_classes: int, dropout: float = 0.5) -> None:
+        super().__init__()
+        widest = max(HIDDEN_SIZES) * max(HEAD_COUNTS)
+        self.layers = nn.ModuleList(
+            SuperLayer(in_channels if i == 0 else widest, space, i, num_classes, dropout) for i in range(space.depth))
+
+    def forward(self, x: Tensor, edge_index: Tensor, sample: list[Sample]) -> Tensor:
+        for layer in self.layers:
+            for quantizer in (layer.q_weight, layer.q_feature, layer.q_message, layer.q_attention):
+                quantizer.distortion = None
+        for layer, layer_sample in zip(self.layers, sample):
+            x = layer(x, edge_index, layer_sample)
+        return x
+
+    def distortion(self) -> Tensor:
+        """Σ over the mixed tensors of the last forward of E_p[‖Q(x) − x‖² / ‖x‖²].
+
+        The search adds it to the architecture loss as an accuracy prior on the bit widths
+        (see lpgnas.search): differentiable in the quantisation probabilities only.
+        """
+        terms = [q.distortion for layer in self.layers
+                 for q in (layer.q_weight, layer.q_feature, layer.q_message, layer.q_attention)
+                 if q.distortion is not None]
+        return torch.stack(terms).sum() if terms else torch.zeros(())

@@ -1,0 +1,100 @@
+"""The search end to end on Cora (short runs): result, determinism, budgets, resume, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from hwsim.errors import InputError
+from lpgnas.archfile import TrainConfig
+from lpgnas.cli import main
+from lpgnas.search import SearchConfig, prepare, run_search
+
+QUICK = TrainConfig(lr=0.01, weight_decay=5e-4, dropout=0.5, epochs=20, patience=20)
+
+
+@pytest.fixture(scope="module")
+def config(data_root, tmp_path_factory) -> SearchConfig:
+    return SearchConfig(target="zcu102", dataset="cora", data_root=str(data_root), epochs=6, seed=3,
+                        retrain=QUICK, out=str(tmp_path_factory.mktemp("runs") / "a"))
+
+
+def test_search_writes_the_result_files(config):
+    result = run_search(config)
+    out = Path(config.out)
+    assert {"arch.yaml", "result.json", "model.pt", "run.json", "search.json", "checkpoint.pt"} <= {
+        p.name for p in out.iterdir()}
+    assert json.loads((out / "result.json").read_text()) == result
+    assert result["target"] == "zcu102" and result["seeds"] == [3] and result["repaired"] is False
+    assert 0 <= result["accuracy"]["test"]["mean"] <= 1
+    assert result["hw"]["latency_ms"] > 0 and {"search_s", "retrain_s"} <= set(result["timing"])
+
+
+def test_same_seed_same_architecture(config, tmp_path):
+    again = run_search(replace(config, out=str(tmp_path / "b")))
+    first = (Path(config.out) / "arch.yaml").read_text()
+    assert (tmp_path / "b" / "arch.yaml").read_text() == first
+    assert again["arch"] == json.loads((Path(config.out) / "result.json").read_text())["arch"]
+
+
+def test_latency_budget_is_met_after_repair(config, tmp_path):
+    problem = prepare(config)
+    budget = 1.5 * problem.cost.lower_bounds()[0]
+    result = run_search(replace(config, latency_budget_ms=budget, epochs=2, out=str(tmp_path / "c")))
+    assert result["hw"]["latency_ms"] <= budget
+
+
+def test_impossible_budget_fails_before_training(config, tmp_path, capsys):
+    code = main(["search", "--target", "zcu102", "--dataset", "cora", "--data-root", config.data_root,
+                 "--latency-budget-ms", "1e-6", "--out", str(tmp_path / "d")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--latency-budget-ms" in err and err.count("\n") == 1
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--target", "nowhere.yaml"], "nowhere.yaml"),
+    (["--target", "zcu102", "--dataset", "imagenet"], "unknown dataset"),
+    (["--target", "zcu102", "--quant-choices", "q3"], "--quant-choices"),
+    (["--target", "zcu102", "--dataset", "photo", "--split", "public"], "no 'public' split"),
+])
+def test_bad_input_fails_before_training(argv, needle, tmp_path, capsys):
+    assert main(["search", *argv, "--out", str(tmp_path / "e")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+    assert not (tmp_path / "e").exists()
+
+
+def test_killed_search_resumes_and_finishes(config, tmp_path):
+    out = tmp_path / "killed"
+    env = {**os.environ, "LPGNAS_DATA": config.data_root}
+    cmd = [sys.executable, "-m", "lpgnas.cli", "search", "--target", "zcu102", "--dataset", "cora",
+           "--epochs", "40", "--seed", "3", "--out", str(out)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (out / "checkpoint.pt").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (out / "checkpoint.pt").exists() and not (out / "result.json").exists()
+    # shorten the retraining of the resumed run, as a user could not; the search part is what resumes
+    run = json.loads((out / "run.json").read_text())
+    run["retrain"] = QUICK.__dict__
+    (out / "run.json").write_text(json.dumps(run))
+    assert main(["search", "--resume", str(out), "--json"]) == 0
+    result = json.loads((out / "result.json").read_text())
+    history = json.loads((out / "search.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == list(range(1, 41))
+    assert result["arch"]["layers"]
+
+
+def test_existing_run_directory_is_not_overwritten(config):
+    with pytest.raises(InputError, match="--resume"):
+        run_search(config)
