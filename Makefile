@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: setup
-	$(VENV)/bin/lpgnas-hw train --arch examples/archs/gcn-w4a8.yaml --dataset cora --seeds 0,1,2
+	$(VENV)/bin/lpgnas-hw search --target zcu102 --dataset cora
 
 test: setup
 	$(PY) -m ruff check lpgnas hwsim costmodels tests benchmarks examples

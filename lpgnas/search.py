@@ -37,14 +37,14 @@ from lpgnas.train import SeedResult, best_run, seed_everything, summarize, train
 # higher rate and lighter dropout than the GCN paper's and DARTS's gradient clipping, because
 # every step trains a different random path of a huge space: with the GCN paper's settings a
 # GCN-shaped path of the Cora supernet reached 55 % validation accuracy after 300 steps, with
-# these 72 % after 200 (measured while tuning, 2026-11-24). Architecture: DARTS's Adam
-# betas (0.5, 0.999) with a larger rate, since one search round here is a few hundred steps,
-# and no weight decay: the straight-through gradients of a freshly initialised supernet are
-# ~1e-6, which an L2 term on α would swamp. The first third of the epochs trains weights
-# only (FBNet's warm-up), so architecture steps start from meaningful gradients. Gumbel
-# temperature: annealed exponentially from 5 to 0.5 (GDAS anneals 10 -> 0.1 over longer).
+# these 72 % after 200 (measured while tuning, 2026-11-24). Architecture: Adam with DARTS's
+# betas (0.5, 0.999), a large rate (one search round here is ~200 architecture steps; 0.01
+# left the probabilities near uniform) and no weight decay (the gradients of a freshly
+# initialised supernet are ~1e-6, which an L2 term on α would swamp). The first third of the
+# epochs trains weights only (FBNet's warm-up), so architecture steps start from a trained
+# supernet. Gumbel temperature: annealed exponentially from 5 to 0.5 (GDAS: 10 -> 0.1).
 WEIGHT_LR, WEIGHT_DECAY, SEARCH_DROPOUT, GRAD_CLIP = 0.02, 5e-4, 0.2, 1.0
-ARCH_LR, ARCH_BETAS = 0.01, (0.5, 0.999)
+ARCH_LR, ARCH_BETAS = 0.1, (0.5, 0.999)
 WARMUP_FRACTION = 1 / 3
 TAU_START, TAU_END = 5.0, 0.5
 # Bit widths: the gradient of the validation loss through the quantisation mixture is a poor
@@ -54,8 +54,24 @@ TAU_START, TAU_END = 5.0, 0.5
 # therefore also carries DISTORTION_WEIGHT · Σ E_p[‖Q(x) − x‖²/‖x‖²] over every mixed tensor:
 # the first-order accuracy cost of each width, against which the hardware penalty trades.
 DISTORTION_WEIGHT = 1.0
-# Retraining the derived network from scratch: GAT's transductive settings, which also suit GCN.
-RETRAIN = TrainConfig(lr=0.005, weight_decay=5e-4, dropout=0.6, epochs=400, patience=100)
+# Architecture logits learn by the score-function estimator (REINFORCE with a baseline):
+# (L − b)·∇ log p(sampled path), L the sampled path's validation loss. The
+# straight-through gate (GDAS) was tried first: its gradient <∂L/∂out, out> rewards whatever
+# enlarges a layer's output, and in tuning it drove every Cora search to max aggregation in
+# the last layer (74-77 % when retrained, 82 % for sum). The score function has no such bias,
+# and needs only forward passes for α, so each architecture step scores ARCH_SAMPLES paths,
+# each against the mean loss of the others (the leave-one-out baseline).
+ARCH_SAMPLES = 4
+# Retraining the derived network from scratch: the classic papers' settings, GAT's (Veličković
+# et al. 2018) for networks with attention coefficients, GCN's (Kipf & Welling 2017) otherwise.
+RETRAIN_ATTENTION = TrainConfig(lr=0.005, weight_decay=5e-4, dropout=0.6, epochs=400, patience=100)
+RETRAIN_PLAIN = TrainConfig(lr=0.01, weight_decay=5e-4, dropout=0.5, epochs=200, patience=100)
+
+
+def retrain_config(arch: ArchSpec) -> TrainConfig:
+    """The retraining hyper-parameters of a derived network (see RETRAIN_ATTENTION)."""
+    attention = any(layer.quant.attention is not None for layer in arch.layers)
+    return RETRAIN_ATTENTION if attention else RETRAIN_PLAIN
 
 
 @dataclass(frozen=True)
@@ -79,7 +95,7 @@ class SearchConfig:
     no_hw: bool = False
     threads: int = 1
     out: str | None = None
-    retrain: TrainConfig = field(default_factory=lambda: RETRAIN)
+    retrain: TrainConfig | None = None  # None: chosen for the derived network (retrain_config)
 
     @property
     def retrain_seeds(self) -> tuple[int, ...]:
@@ -94,7 +110,7 @@ class SearchConfig:
     def from_dict(cls, data: dict) -> SearchConfig:
         data = dict(data)
         data["seeds"] = tuple(data["seeds"]) if data.get("seeds") else None
-        data["retrain"] = TrainConfig(**data["retrain"])
+        data["retrain"] = TrainConfig(**data["retrain"]) if data.get("retrain") else None
         return cls(**data)
 
 
@@ -219,10 +235,20 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
                 # architecture step: validation loss of a sampled path, plus the expected hardware cost;
                 # without dropout, whose noise would drown the small straight-through gradients
                 supernet.eval()
-                logits = supernet(x, edge_index, controller.sample(tau))
+                samples = [controller.sample(tau) for _ in range(ARCH_SAMPLES)]
+                logits = supernet(x, edge_index, samples[0])  # with gradients, for the bit widths
+                losses = [F.cross_entropy(logits[val_mask], y[val_mask])]
+                distortion = supernet.distortion()
+                with torch.no_grad():
+                    for sample in samples[1:]:
+                        scored = supernet(x, edge_index, sample)
+                        losses.append(F.cross_entropy(scored[val_mask], y[val_mask]))
                 supernet.train()
-                arch_loss = F.cross_entropy(logits[val_mask], y[val_mask]) \
-                    + DISTORTION_WEIGHT * supernet.distortion()
+                values = [float(v.detach()) for v in losses]
+                total = sum(values)
+                score = sum((v - (total - v) / (len(values) - 1)) * controller.log_prob(sample)
+                            for v, sample in zip(values, samples)) / len(values)
+                arch_loss = losses[0] + DISTORTION_WEIGHT * distortion + score
                 if problem.penalty is not None:
                     arch_loss, details = problem.penalty(arch_loss, controller.probabilities())
                 state.arch_opt.zero_grad()
@@ -305,6 +331,7 @@ def repair(problem: Problem, network: Network, probs: list[dict[str, list[float]
 def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bool) -> list[SeedResult]:
     """Train the derived network from scratch on each seed; finished seeds are read back."""
     config = problem.config
+    train = config.retrain or retrain_config(arch)
     runs = []
     for seed in config.retrain_seeds:
         json_path = None if run_dir is None else run_dir / "retrain" / f"seed_{seed}.json"
@@ -313,8 +340,8 @@ def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bo
             state = torch.load(run_dir / "retrain" / f"seed_{seed}.pt", weights_only=True)
             runs.append(SeedResult(**saved, state_dict=state))
             continue
-        with progress_bar(config.retrain.epochs, f"retrain seed {seed}", progress) as bar:
-            run = train_once(problem.graph, arch, config.retrain, problem.split, seed, config.threads,
+        with progress_bar(train.epochs, f"retrain seed {seed}", progress) as bar:
+            run = train_once(problem.graph, arch, train, problem.split, seed, config.threads,
                              on_epoch=lambda e: bar.update(1))
         if run_dir is not None:
             save_torch(run_dir / "retrain" / f"seed_{seed}.pt", run.state_dict)
@@ -358,7 +385,7 @@ def run_search(config: SearchConfig, progress: bool = False, resume: bool = Fals
     result = _ordered(result)
     if run_dir is not None:
         save_torch(run_dir / "model.pt", best_run(runs).state_dict)
-        write_text(run_dir / "arch.yaml", dump_arch(arch, config.retrain))
+        write_text(run_dir / "arch.yaml", dump_arch(arch, config.retrain or retrain_config(arch)))
         write_json(run_dir / "result.json", result)
     return result
 

@@ -1,8 +1,8 @@
 """The LPGNAS supernet: every candidate of DESIGN.md §3 in one network, and its controller.
 
-Architecture choices are sampled per step with hard Gumbel-softmax (straight-through), so one
-path runs and memory stays that of one network: the sampled layer multiplies its output by
-its choices' one-hot gates (1 in the forward pass, the soft sample's gradient backward).
+Architecture choices are sampled per step with hard Gumbel-softmax, so one path runs and
+memory stays that of one network; their logits learn from the sampled path's validation loss
+through a score-function estimator (see lpgnas.search for why not the straight-through gate).
 Widths share weights: a layer holds its largest weight tensor and slices the sampled
 (input width, heads, hidden) block out of it. Quantisation choices mix the tensor quantised
 at every candidate width, weighted by softmax(β) (DNAS).
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
-from hwsim.network import ACTIVATIONS, HEAD_COUNTS, HIDDEN_SIZES, QUANT_COMPONENTS, ArchSpec
+from hwsim.network import HEAD_COUNTS, HIDDEN_SIZES, QUANT_COMPONENTS, ArchSpec
 from lpgnas.layers import ATTENTION_VECTORS, edge_coefficients, resolve_activation
 from lpgnas.quant import Quantizer
 from lpgnas.space import QUANT_CHOICES, SearchSpace
@@ -51,14 +51,16 @@ class ArchController(nn.Module):
     def sample(self, tau: float, hard_quant: bool = False) -> list[Sample]:
         """Hard Gumbel-softmax samples of the architecture choices; softmax(β) for quantisation.
 
-        With `hard_quant` (the weight step) each quantisation choice is also drawn, as a
-        constant one-hot, so the weights train under the widths the network will really run.
+        Architecture samples are constant one-hots: their logits learn from the score-function
+        term of `log_prob` (see lpgnas.search). With `hard_quant` (the weight step) each
+        quantisation choice is also drawn, so the weights train under the widths the network
+        will really run.
         """
         out = []
         for i in range(self.space.depth):
             layer: Sample = {}
             for name in self.space.arch_choices(i):
-                layer[name] = F.gumbel_softmax(self._logits(i, name), tau=tau, hard=True)
+                layer[name] = F.gumbel_softmax(self._logits(i, name).detach(), tau=tau, hard=True)
             for name in self.space.quant_choices():
                 logits = self._logits(i, name)
                 if hard_quant:
@@ -67,6 +69,14 @@ class ArchController(nn.Module):
                     layer[name] = F.softmax(logits, dim=0)
             out.append(layer)
         return out
+
+    def log_prob(self, sample: list[Sample]) -> Tensor:
+        """log p of the sampled architecture under softmax(α) (the quantisation mixture excluded)."""
+        total = torch.zeros(())
+        for i, layer in enumerate(sample):
+            for name in self.space.arch_choices(i):
+                total = total + F.log_softmax(self._logits(i, name), dim=0)[int(layer[name].argmax())]
+        return total
 
     def network(self) -> list[dict[str, int]]:
         """The argmax of every choice."""
@@ -122,23 +132,12 @@ class SuperLayer(nn.Module):
             nn.init.uniform_(vector, -att_bound, att_bound)
         nn.init.zeros_(self.bias)
 
-    def _pick(self, sample: Sample, name: str, candidates: tuple) -> tuple[object, Tensor]:
-        """The sampled candidate of a choice and its gate (1 forward, straight-through backward)."""
-        index = int(sample[name].argmax())
-        return candidates[index], sample[name][index]
-
     def forward(self, x: Tensor, edge_index: Tensor, sample: Sample) -> Tensor:
         choices = self.space.arch_choices(self.layer)
-        attention, g_att = self._pick(sample, "attention", choices["attention"])
-        aggregation, g_agg = self._pick(sample, "aggregation", choices["aggregation"])
-        heads, g_heads = self._pick(sample, "heads", choices["heads"])
-        gate = g_att * g_agg * g_heads
-        if self.last:
-            per_head, activation = self.per_head_max, "identity"
-        else:
-            per_head, g_hidden = self._pick(sample, "hidden", choices["hidden"])
-            activation, g_act = self._pick(sample, "activation", ACTIVATIONS)
-            gate = gate * g_hidden * g_act
+        pick = {name: choices[name][int(sample[name].argmax())] for name in choices}
+        attention, aggregation, heads = pick["attention"], pick["aggregation"], pick["heads"]
+        per_head = self.per_head_max if self.last else pick["hidden"]
+        activation = "identity" if self.last else pick["activation"]
         in_width = x.size(1)
         p_w, p_f, p_m, p_a = (sample[f"q.{c}"] for c in QUANT_COMPONENTS[:1] + ("feature", "message", "attention"))
         weight = self.q_weight(self.weight[:in_width, :heads, :per_head].reshape(in_width, -1), p_w)
@@ -162,7 +161,7 @@ class SuperLayer(nn.Module):
         out = scatter(messages, dst, dim=0, dim_size=h.size(0), reduce=aggregation)
         bias = self.bias[:heads, :per_head]
         out = (out + bias).mean(dim=1) if self.last else (out + bias).reshape(-1, heads * per_head)
-        return resolve_activation(activation)(out) * gate
+        return resolve_activation(activation)(out)
 
     def _vector(self, attention: str, which: str, heads: int, per_head: int, p_w: Tensor) -> Tensor | None:
         if which not in ATTENTION_VECTORS[attention]:
