@@ -46,6 +46,7 @@ from lpgnas.train import SeedResult, best_run, seed_everything, summarize, train
 WEIGHT_LR, WEIGHT_DECAY, SEARCH_DROPOUT, GRAD_CLIP = 0.02, 5e-4, 0.2, 1.0
 ARCH_LR, ARCH_BETAS = 0.1, (0.5, 0.999)
 WARMUP_FRACTION = 1 / 3
+WEIGHT_STEPS = 1  # weight steps per epoch
 TAU_START, TAU_END = 5.0, 0.5
 # Bit widths: the gradient of the validation loss through the quantisation mixture is a poor
 # accuracy signal on its own. Coarse widths of the last layer sharpen the logits, and the
@@ -254,13 +255,14 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
                 state.arch_opt.zero_grad()
                 arch_loss.backward()
                 state.arch_opt.step()
-            # weight step: training loss of another sampled path, at sampled widths
-            logits = supernet(x, edge_index, controller.sample(tau, hard_quant=True))
-            weight_loss = F.cross_entropy(logits[train_mask], y[train_mask])
-            state.weight_opt.zero_grad()
-            weight_loss.backward()
-            torch.nn.utils.clip_grad_norm_(supernet.parameters(), GRAD_CLIP)
-            state.weight_opt.step()
+            # weight steps: training loss of other sampled paths, at sampled widths
+            for _ in range(WEIGHT_STEPS):
+                logits = supernet(x, edge_index, controller.sample(tau, hard_quant=True))
+                weight_loss = F.cross_entropy(logits[train_mask], y[train_mask])
+                state.weight_opt.zero_grad()
+                weight_loss.backward()
+                torch.nn.utils.clip_grad_norm_(supernet.parameters(), GRAD_CLIP)
+                state.weight_opt.step()
             state.seconds += time.perf_counter() - start
             state.epoch += 1
             record = {"epoch": state.epoch, "tau": tau, "arch_loss": float(arch_loss.detach()),
