@@ -6,8 +6,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from hwsim import kernels
 from hwsim.graph import Graph
 from hwsim.network import ATTENTIONS, ArchSpec
@@ -139,17 +137,3 @@ def simulate(graph: Graph, arch: ArchSpec, target: Target, num_classes: int) -> 
             aggregation=Phase(agg[0], agg[1], agg[2], int(agg[3]), int(agg[4]), target.clock_mhz),
             buffer_bytes=int(footprint), edges=graph.num_edges, misses=int(agg[5]), buffer_nodes=int(agg[6])))
     return Report(layers)
-
-
-def graph_from_arrays(edge_index: np.ndarray, num_nodes: int | None = None, x: np.ndarray | None = None,
-                      name: str = "graph", source: str = "graph") -> Graph:
-    """A Graph from edge arrays (and optional features, whose zeros drive zero-skipping)."""
-    edges = np.asarray(edge_index)
-    if num_nodes is None:
-        num_nodes = int(edges.max()) + 1 if edges.size else (0 if x is None else len(x))
-    if x is None:
-        return Graph.from_edge_index(edges, num_nodes, 1, None, name=name, source=source)
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise ValueError("x must be a 2-D feature matrix")
-    return Graph.from_edge_index(edges, num_nodes, x.shape[1], np.count_nonzero(x, axis=1), name=name, source=source)

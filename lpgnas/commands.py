@@ -12,22 +12,11 @@ from hwsim.errors import InputError
 from hwsim.simulate import simulate
 from hwsim.target import load_target, preset_names
 from lpgnas.archfile import load_arch_file
-from lpgnas.data import dataset_info, load_dataset, split_masks
+from lpgnas.data import load_dataset, resolve_split, split_masks
 from lpgnas.progress import progress_bar
 from lpgnas.runio import read_json
 from lpgnas.search import SearchConfig
 from lpgnas.train import summarize, train_once
-
-
-def resolve_split(dataset: str, split: str | None) -> str:
-    """The split to use: the given one if the dataset has it, else the dataset's default."""
-    info = dataset_info(dataset)
-    if split is None:
-        return info.default_split
-    if split not in info.splits:
-        raise InputError("argument --split", "", f"dataset {info.name!r} has no {split!r} split; "
-                         f"choices: {', '.join(info.splits)}")
-    return split
 
 
 def run_train(arch_path: str, dataset: str, data_root: str | None, split: str | None, seeds: list[int],

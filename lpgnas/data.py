@@ -200,6 +200,17 @@ def full_split(labels: Tensor, seed: int, fractions: tuple[float, float] = (0.6,
     return tuple(torch.from_numpy(m) for m in masks)
 
 
+def resolve_split(dataset: str, split: str | None) -> str:
+    """The split to use: the given one if the dataset has it, else the dataset's default."""
+    info = dataset_info(dataset)
+    if split is None:
+        return info.default_split
+    if split not in info.splits:
+        raise InputError("argument --split", "", f"dataset {info.name!r} has no {split!r} split; "
+                         f"choices: {', '.join(info.splits)}")
+    return split
+
+
 def split_masks(graph: GraphData, split: str, seed: int) -> tuple[Tensor, Tensor, Tensor]:
     """Train/val/test masks of a split: `public` (Planetoid's) or `full` (60/20/20 per seed)."""
     if split == "public":

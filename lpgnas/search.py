@@ -24,7 +24,7 @@ from hwsim.network import ArchSpec, parse_arch
 from hwsim.simulate import Report, simulate
 from hwsim.target import Target, load_target
 from lpgnas.archfile import TrainConfig, dump_arch
-from lpgnas.data import GraphData, dataset_info, load_dataset, split_masks
+from lpgnas.data import GraphData, load_dataset, resolve_split, split_masks
 from lpgnas.model import as_input, with_self_loops
 from lpgnas.progress import progress_bar
 from lpgnas.runio import read_json, save_torch, write_json, write_text
@@ -141,11 +141,7 @@ def reference_arch(depth: int) -> ArchSpec:
 def prepare(config: SearchConfig) -> Problem:
     """Validate every input and build the cost model; raises InputError before any training."""
     target = load_target(config.target)
-    info = dataset_info(config.dataset)
-    split = config.split or info.default_split
-    if split not in info.splits:
-        raise InputError("argument --split", "", f"dataset {info.name!r} has no {split!r} split; "
-                         f"choices: {', '.join(info.splits)}")
+    split = resolve_split(config.dataset, config.split)
     if config.layers < 1:
         raise InputError("argument --layers", "", f"must be at least 1, got {config.layers}")
     for name in ("latency_budget_ms", "buffer_budget_kib"):

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
-from hwsim.network import HEAD_COUNTS, HIDDEN_SIZES, QUANT_COMPONENTS, ArchSpec
+from hwsim.network import HEAD_COUNTS, HIDDEN_SIZES, ArchSpec
 from lpgnas.layers import ATTENTION_VECTORS, edge_coefficients, resolve_activation
 from lpgnas.quant import Quantizer
 from lpgnas.space import QUANT_CHOICES, SearchSpace
@@ -139,7 +139,7 @@ class SuperLayer(nn.Module):
         per_head = self.per_head_max if self.last else pick["hidden"]
         activation = "identity" if self.last else pick["activation"]
         in_width = x.size(1)
-        p_w, p_f, p_m, p_a = (sample[f"q.{c}"] for c in QUANT_COMPONENTS[:1] + ("feature", "message", "attention"))
+        p_w, p_f, p_m, p_a = (sample[name] for name in QUANT_CHOICES)
         weight = self.q_weight(self.weight[:in_width, :heads, :per_head].reshape(in_width, -1), p_w)
         x = self.q_feature(x, p_f)
         if x.is_sparse:
