@@ -12,7 +12,7 @@ from hwsim.errors import InputError
 from hwsim.simulate import simulate
 from hwsim.target import load_target, preset_names
 from lpgnas.archfile import load_arch_file
-from lpgnas.data import load_dataset, resolve_split, split_masks
+from lpgnas.data import load_dataset, resolve_split
 from lpgnas.progress import progress_bar
 from lpgnas.runio import read_json
 from lpgnas.search import SearchConfig
@@ -26,7 +26,6 @@ def run_train(arch_path: str, dataset: str, data_root: str | None, split: str | 
     config = config.with_epochs(epochs)
     split = resolve_split(dataset, split)
     graph = load_dataset(dataset, data_root)
-    split_masks(graph, split, seeds[0])
     runs = []
     with progress_bar(total=len(seeds) * config.epochs, desc=f"train {graph.name}", enabled=progress) as bar:
         for seed in seeds:

@@ -9,6 +9,7 @@ continues from whatever is there; nothing finished is redone.
 
 from __future__ import annotations
 
+import pickle
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -359,11 +360,19 @@ def run_search(config: SearchConfig, progress: bool = False, resume: bool = Fals
         write_json(run_dir / "run.json", config.to_dict())
     search_file = None if run_dir is None else run_dir / "search.json"
     if search_file is not None and search_file.exists():
-        searched = read_json(search_file)
+        try:
+            searched = read_json(search_file)
+        except ValueError as err:
+            raise InputError(str(search_file), "", f"not valid JSON ({err})") from None
     else:
         state = new_state(problem)
-        if run_dir is not None and (run_dir / "checkpoint.pt").exists():
-            state.load_state_dict(torch.load(run_dir / "checkpoint.pt", weights_only=False))
+        checkpoint = None if run_dir is None else run_dir / "checkpoint.pt"
+        if checkpoint is not None and checkpoint.exists():
+            try:
+                state.load_state_dict(torch.load(checkpoint, weights_only=False))
+            except (RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as err:
+                raise InputError(str(checkpoint), "", f"unreadable checkpoint ({err}); delete it to restart "
+                                 "the search") from None
         search_epochs(problem, state, run_dir, progress)
         searched = derive(problem, state)
         if search_file is not None:

@@ -17,13 +17,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
-from hwsim.network import HEAD_COUNTS, HIDDEN_SIZES, ArchSpec
+from hwsim.network import HEAD_COUNTS, HIDDEN_SIZES, ArchSpec, has_coefficients
 from lpgnas.layers import ATTENTION_VECTORS, edge_coefficients, resolve_activation
 from lpgnas.quant import Quantizer
 from lpgnas.space import QUANT_CHOICES, SearchSpace
 
-Sample = dict[str, Tensor]
-TYPICAL_WIDTH = 64  # choice name -> one-hot (architecture) or probabilities (quantisation)
+Sample = dict[str, Tensor]  # choice name -> one-hot (architecture) or probabilities (quantisation)
+TYPICAL_WIDTH = 64  # the width the supernet's weights are initialised for (see reset_parameters)
 
 
 class ArchController(nn.Module):
@@ -154,7 +154,7 @@ class SuperLayer(nn.Module):
         src, dst = edge_index
         messages = h[src]
         if alpha is not None:
-            if attention not in ("const", "gcn"):
+            if has_coefficients(attention):
                 alpha = self.q_attention(alpha, p_a)
             alpha = F.dropout(alpha, self.dropout, self.training)
             messages = messages * alpha.unsqueeze(-1)

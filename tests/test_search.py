@@ -98,3 +98,13 @@ def test_killed_search_resumes_and_finishes(config, tmp_path):
 def test_existing_run_directory_is_not_overwritten(config):
     with pytest.raises(InputError, match="--resume"):
         run_search(config)
+
+
+def test_corrupt_checkpoint_is_a_clear_error(config, tmp_path, capsys):
+    out = tmp_path / "corrupt"
+    out.mkdir()
+    (out / "run.json").write_text(json.dumps(replace(config, out=str(out)).to_dict()))
+    (out / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert main(["search", "--resume", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint.pt" in err and "Traceback" not in err and err.count("\n") == 1
