@@ -24,6 +24,10 @@ class TrainConfig:
     attention_dropout: float | None = None  # None: same as dropout (GAT uses 0.6 for both)
     epochs: int = 200
     patience: int = 100  # stop when neither val accuracy nor val loss improved for this long
+    # False: Adam with L2 in the gradient, as the GCN and GAT papers train. True: AdamW, whose
+    # decoupled decay cannot swamp the small gradients of layers with tiny outputs (a GCN-
+    # normalised mean aggregation collapses to the majority class under Adam + L2).
+    decoupled_weight_decay: bool = False
 
     def with_epochs(self, epochs: int | None) -> TrainConfig:
         return self if epochs is None else replace(self, epochs=epochs)
@@ -36,6 +40,7 @@ class _TrainModel(StrictModel):
     attention_dropout: float | None = pydantic.Field(None, ge=0, lt=1)
     epochs: int = pydantic.Field(200, gt=0)
     patience: int = pydantic.Field(100, gt=0)
+    decoupled_weight_decay: bool = False
 
 
 def parse_train(data: Any, source: str) -> TrainConfig:

@@ -59,7 +59,8 @@ def train_once(
     edge_index = with_self_loops(graph.edge_index, graph.num_nodes)
     x = as_input(graph.x)
     model = QuantGNN(arch, graph.num_features, graph.num_classes, config.dropout, config.attention_dropout)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer_class = torch.optim.AdamW if config.decoupled_weight_decay else torch.optim.Adam
+    optimizer = optimizer_class(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     best = (-1.0, float("inf"))  # (val acc, -) ranking key
     best_loss = float("inf")
     best_state, best_epoch, stale = None, 0, 0
