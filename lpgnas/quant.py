@@ -128,18 +128,18 @@ class Quantizer(nn.Module):
             return self._single(x, int(probs.argmax()))  # a sampled width: quantise plainly at it
         if x.is_sparse:
             plain = x.values()
-            values = self._cached(x, lambda: self._quantize_each(plain))
+            values = self._cached(x, "mixed", lambda: self._quantize_each(plain))
             return torch.sparse_coo_tensor(x.indices(), self._mix(values, probs, plain), x.shape,
                                            is_coalesced=True, check_invariants=False)
         if not x.requires_grad:
-            return self._mix(self._cached(x, lambda: self._quantize_each(x)), probs, x)
+            return self._mix(self._cached(x, "mixed", lambda: self._quantize_each(x)), probs, x)
         return self._mix(self._quantize_each(x), probs, x)
 
     def _single(self, x: Tensor, index: int) -> Tensor:
         option = self.options[index]
         if x.is_sparse:
-            values = self._cached(x, lambda: [fake_quant(x.values(), o, self.calibrated_max(x.values()))
-                                              for o in self.options])[index]
+            values = self._cached(x, f"single {index}", lambda: [fake_quant(x.values(), option,
+                                                                            self.calibrated_max(x.values()))])[0]
             return torch.sparse_coo_tensor(x.indices(), values, x.shape, is_coalesced=True, check_invariants=False)
         return fake_quant(x, option, self.calibrated_max(x))
 
@@ -162,8 +162,9 @@ class Quantizer(nn.Module):
         self.distortion = (probs * errors).sum()
         return sum(p * q for p, q in zip(probs, quantized))
 
-    def _cached(self, x: Tensor, compute) -> list[Tensor]:
-        key = (x._version, x.shape, self.training)
+    def _cached(self, x: Tensor, kind: str, compute) -> list[Tensor]:
+        """compute() for a constant input, reused while x, its version, the mode and `kind` stay."""
+        key = (x._version, x.shape, self.training, kind)
         if self._cached_input is not x or self._cached_key != key:
             self._cached_input, self._cached_key, self._cached_output = x, key, compute()
         return self._cached_output

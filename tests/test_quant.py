@@ -83,3 +83,18 @@ def test_constant_input_is_quantised_once_and_reused():
     assert q(x) is first
     x.mul_(2)  # an in-place change invalidates the cached result
     assert q(x) is not first
+
+
+def test_mixed_quantiser_mixes_and_a_sampled_width_quantises_plainly():
+    q = Quantizer(("q2", "q8", "f32"), running=True)
+    x = torch.randn(6, 4)
+    probs = torch.tensor([0.2, 0.3, 0.5], requires_grad=True)
+    mixed = q(x, probs)
+    mixed.sum().backward()
+    assert probs.grad is not None and float(q.distortion.detach()) > 0
+    for index, option in enumerate(q.options):
+        one_hot = torch.nn.functional.one_hot(torch.tensor(index), 3).float()
+        torch.testing.assert_close(q(x, one_hot), fake_quant(x, option, q.running_max))
+    sparse = x.relu().to_sparse_coo().coalesce()
+    picked = q(sparse, torch.tensor([1.0, 0.0, 0.0])).to_dense()
+    torch.testing.assert_close(picked, fake_quant(x.relu(), "q2", q.calibrated_max(x.relu())))
