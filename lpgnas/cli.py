@@ -102,7 +102,7 @@ def _add_search(sub) -> None:
     p.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA, else the user cache)")
     p.add_argument("--split", choices=("public", "full"), help="default: public where it exists, else full")
     p.add_argument("--layers", type=positive_int, default=2, help="network depth (default: 2)")
-    p.add_argument("--epochs", type=positive_int, default=300, help="search epochs (default: 300)")
+    p.add_argument("--epochs", type=positive_int, default=500, help="search epochs (default: 500)")
     p.add_argument("--seed", type=int, default=0, help="search seed (default: 0)")
     p.add_argument("--seeds", type=parse_int_list, help="retraining seeds (default: the search seed)")
     p.add_argument("--latency-weight", type=nonnegative_float, default=0.1,

@@ -93,7 +93,7 @@ class SearchConfig:
     data_root: str | None = None
     split: str | None = None
     layers: int = 2
-    epochs: int = 300
+    epochs: int = 500
     seed: int = 0
     seeds: tuple[int, ...] | None = None
     latency_weight: float = 0.1
