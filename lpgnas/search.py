@@ -32,7 +32,7 @@ from lpgnas.progress import progress_bar
 from lpgnas.runio import read_json, save_torch, write_json, write_text
 from lpgnas.space import Network, SearchSpace, parse_quant_choices
 from lpgnas.supernet import ArchController, SuperNet
-from lpgnas.train import SeedResult, best_run, seed_everything, summarize, train_once
+from lpgnas.train import SeedResult, accuracy, best_run, seed_everything, summarize, train_once
 
 # Search hyper-parameters. Weights: AdamW (decoupled decay: an L2 term inside Adam's gradient
 # would outweigh the small gradients of rarely sampled slices and shrink them to zero), a
@@ -271,10 +271,11 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
                 state.weight_opt.step()
             state.seconds += time.perf_counter() - start
             state.epoch += 1
+            train_acc = accuracy(logits.detach(), y, train_mask)  # of the last sampled path
             record = {"epoch": state.epoch, "tau": tau, "arch_loss": float(arch_loss.detach()),
-                      "weight_loss": float(weight_loss.detach()), **details}
+                      "weight_loss": float(weight_loss.detach()), "train_acc": train_acc, **details}
             state.history.append(record)
-            bar.set_postfix(loss=f"{record['weight_loss']:.3f}", **(
+            bar.set_postfix(loss=f"{record['weight_loss']:.3f}", acc=f"{train_acc:.2f}", **(
                 {"E_lat_ms": f"{details['latency_ms']:.4f}"} if details else {}))
             bar.update(1)
             if run_dir is not None:
