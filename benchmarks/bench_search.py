@@ -19,16 +19,14 @@ from hwsim.target import load_target
 from lpgnas import search
 from lpgnas.data import load_dataset
 from lpgnas.search import SearchConfig, new_state, prepare, search_epochs
+from lpgnas.space import SearchSpace
 
 
 def table_seconds(dataset: str, target_name: str) -> tuple[float, float]:
     """(seconds with a fresh graph, i.e. buffer simulation included; seconds from cached miss curves)."""
     graph = load_dataset(dataset)
     target = load_target(target_name)
-    config = SearchConfig(target=target_name, dataset=dataset)
-    from lpgnas.space import SearchSpace
-
-    space = SearchSpace(config.layers)
+    space = SearchSpace()  # the default 2-layer space with every bit width
     hw = graph.to_hw()
     start = time.perf_counter()
     build_tables(hw, target, graph.num_classes, space.depth, space.weight_quants, space.activation_quants)

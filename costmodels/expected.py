@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from costmodels.tables import CostTable, LayerTables
+from costmodels.tables import LayerTables
 
 LayerProbs = dict[str, Tensor]
 
@@ -89,12 +89,10 @@ class ExpectedCost(nn.Module):
 
 
 def one_hot_probs(network: list[dict[str, int]], choices: list[dict[str, tuple]]) -> list[LayerProbs]:
-    """Probabilities that put all mass on one network (for exactness checks and repairs)."""
+    """Probabilities that put all mass on one network (to check expectations against simulate)."""
     out = []
     for picks, layer_choices in zip(network, choices):
         out.append({name: torch.nn.functional.one_hot(torch.tensor(picks[name]), len(cands)).double()
                     for name, cands in layer_choices.items()})
     return out
 
-
-__all__ = ["CostTable", "Expected", "ExpectedCost", "contract", "one_hot_probs", "smooth_max"]
