@@ -111,11 +111,12 @@ class Target:
         """Output columns per cycle of the engine this width's packing rule names.
 
         DSP rule: pe_cols × MACs per DSP. LUT rule: the LUT engine (lut_fraction of the LUTs)
-        arranged as pe_rows rows, lut·fraction / (LUTs per MAC · pe_rows) columns.
+        arranged as pe_rows rows, lut·fraction / (LUTs per MAC · pe_rows) columns: with the LUTs
+        fixed, more rows reshape this engine rather than enlarge it.
         """
         if operand_bits in self.lut_per_mac:
             units = self.lut * self.lut_fraction / self.lut_per_mac[operand_bits]
-            return max(1.0, math.floor(units / self.pe_rows))
+            return max(1.0, math.floor(units / self.pe_rows + 1e-9))  # exact quotients stay whole
         return self.pe_cols * self.dsp_macs[operand_bits]
 
     def columns_per_pass(self, operand_bits: int) -> float:

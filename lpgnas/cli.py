@@ -105,6 +105,7 @@ def _add_search(sub) -> None:
     p.add_argument("--epochs", type=positive_int, default=500, help="search epochs (default: 500)")
     p.add_argument("--seed", type=int, default=0, help="search seed (default: 0)")
     p.add_argument("--seeds", type=parse_int_list, help="retraining seeds (default: the search seed)")
+    p.add_argument("--retrain-epochs", type=positive_int, help="cap on retraining epochs (default: none)")
     p.add_argument("--latency-weight", type=nonnegative_float, default=0.1,
                    help="λ_lat, on latency normalised by an 8-bit GCN's (default: 0.1)")
     p.add_argument("--buffer-weight", type=nonnegative_float, default=0.0,
@@ -169,12 +170,90 @@ def _run_targets(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_float_list(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
+def _add_sweep(sub) -> None:
+    p = sub.add_parser("sweep", help="many searches over hardware budgets, targets, datasets and seeds",
+                       description="Run a grid of searches (plus the --no-hw search and manual baselines as "
+                                   "references) into --out, one run directory per point; re-running the same "
+                                   "command skips finished points. Writes pareto.csv and PNG plots at the end. "
+                                   "Options given here override the --config file's.")
+    p.add_argument("--config", help="sweep YAML (see examples/sweeps/)")
+    p.add_argument("--target", action="append", help="target file or preset (repeat for several)")
+    p.add_argument("--dataset", action="append", help="dataset (repeat for several; default: cora)")
+    p.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA, else the user cache)")
+    p.add_argument("--latency-budgets-ms", type=parse_float_list, help="comma-separated latency budgets")
+    p.add_argument("--buffer-budgets-kib", type=parse_float_list, help="comma-separated buffer budgets")
+    p.add_argument("--latency-weights", type=parse_float_list,
+                   help="comma-separated λ_lat (default: 0 with budgets, else 0.1)")
+    p.add_argument("--seeds", type=parse_int_list, help="search seeds, each point retrained on its own (default: 0)")
+    p.add_argument("--layers", type=positive_int, help="network depth (default: 2)")
+    p.add_argument("--epochs", type=positive_int, help="search epochs per point (default: 500)")
+    p.add_argument("--retrain-epochs", type=positive_int, help="cap on retraining epochs (default: none)")
+    p.add_argument("--split", choices=("public", "full"), help="default: public where it exists, else full")
+    p.add_argument("--quant-choices", help="all (default), f32, or a list such as q4,q8,f32")
+    p.add_argument("--threads", type=positive_int, help="torch threads per point (default: 1)")
+    p.add_argument("--no-references", action="store_true", help="skip the --no-hw search and the manual baselines")
+    p.add_argument("--workers", type=positive_int, default=1, help="points run at once (default: 1)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local", help="process pool or Ray tasks")
+    p.add_argument("--ray-address", help="an existing Ray cluster (default: start a local instance)")
+    p.add_argument("--retry-failed", action="store_true", help="run the points that failed before again")
+    p.add_argument("--out", required=True, help="sweep directory")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=_run_sweep)
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    from lpgnas.report import render_sweep
+    from lpgnas.sweep import run_sweep
+    from lpgnas.sweepspec import load_sweep_spec
+
+    overrides = {"targets": args.target, "datasets": args.dataset, "latency_budgets_ms": args.latency_budgets_ms,
+                 "buffer_budgets_kib": args.buffer_budgets_kib, "latency_weights": args.latency_weights,
+                 "seeds": args.seeds, "layers": args.layers, "epochs": args.epochs,
+                 "retrain_epochs": args.retrain_epochs, "split": args.split, "quant_choices": args.quant_choices,
+                 "threads": args.threads}
+    if args.no_references:
+        overrides.update(nohw_reference=False, baselines=[])
+    spec = load_sweep_spec(args.config, overrides, args.data_root)
+    result = run_sweep(spec, args.out, args.workers, args.backend, args.ray_address, args.retry_failed,
+                       progress=True)
+    emit(result, args.json, render_sweep)
+    return 0
+
+
+def _add_pareto(sub) -> None:
+    p = sub.add_parser("pareto", help="re-make pareto.csv and the plots of a sweep",
+                       description="Re-make SWEEP_DIR/pareto.csv and its PNG plots from the sweep's records.")
+    p.add_argument("sweep_dir", metavar="SWEEP_DIR")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(func=_run_pareto)
+
+
+def _run_pareto(args: argparse.Namespace) -> int:
+    from lpgnas.report import render_sweep
+    from lpgnas.sweep import remake_pareto
+
+    emit(remake_pareto(args.sweep_dir), args.json, render_sweep)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lpgnas-hw", description="Hardware-aware low-precision GNN architecture search.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_search(sub)
     _add_train(sub)
     _add_simulate(sub)
+    _add_sweep(sub)
+    _add_pareto(sub)
     _add_targets(sub)
     return parser
 

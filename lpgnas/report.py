@@ -78,3 +78,16 @@ def render_search(result: dict) -> str:
         "simulated on the target:",
     ]
     return "\n".join(lines + render_hw(result["hw"]))
+
+
+def render_sweep(result: dict) -> str:
+    lines = [f"{'dataset':<10}{'target':<9}{'point':<28}{'seed':>5}{'test acc %':>12}{'latency ms':>12}"
+             f"{'buffer KiB':>12}{'model KiB':>11}"]
+    for r in result["points"]:
+        lines.append(f"{r['dataset']:<10}{r['target']:<9}{r['label'][:27]:<28}{r['seed']:>5}"
+                     f"{100 * r['test_acc']:>12.2f}{r['latency_ms']:>12.4f}{r['peak_buffer_kib']:>12.1f}"
+                     f"{r['model_size_kib']:>11.1f}")
+    for f in result["failed"]:
+        lines.append(f"FAILED {f['key']}: {f['error']}")
+    lines.append(f"sweep directory {result['sweep_dir']}: {', '.join(result['files'])}")
+    return "\n".join(lines)

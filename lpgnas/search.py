@@ -106,6 +106,11 @@ class SearchConfig:
     threads: int = 1
     out: str | None = None
     retrain: TrainConfig | None = None  # None: chosen for the derived network (retrain_config)
+    retrain_epochs: int | None = None  # caps the retraining epochs (quick sweeps and tests)
+
+    def train_config(self, arch: ArchSpec) -> TrainConfig:
+        """How the derived network `arch` is retrained."""
+        return (self.retrain or retrain_config(arch)).with_epochs(self.retrain_epochs)
 
     @property
     def retrain_seeds(self) -> tuple[int, ...]:
@@ -244,18 +249,18 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
                 supernet.eval()
                 samples = [controller.sample(tau) for _ in range(ARCH_SAMPLES)]
                 logits = supernet(x, edge_index, samples[0])  # with gradients, for the bit widths
-                losses = [F.cross_entropy(logits[val_mask], y[val_mask])]
+                loss = F.cross_entropy(logits[val_mask], y[val_mask])
                 distortion = supernet.distortion()
+                values = [float(loss.detach())]
                 with torch.no_grad():
                     for sample in samples[1:]:
                         scored = supernet(x, edge_index, sample)
-                        losses.append(F.cross_entropy(scored[val_mask], y[val_mask]))
+                        values.append(float(F.cross_entropy(scored[val_mask], y[val_mask])))
                 supernet.train()
-                values = [float(v.detach()) for v in losses]
                 total = sum(values)
                 score = sum((v - (total - v) / (len(values) - 1)) * controller.log_prob(sample)
                             for v, sample in zip(values, samples)) / len(values)
-                arch_loss = losses[0] + DISTORTION_WEIGHT * distortion + score
+                arch_loss = loss + DISTORTION_WEIGHT * distortion + score
                 if problem.penalty is not None:
                     arch_loss, details = problem.penalty(arch_loss, controller.probabilities())
                 state.arch_opt.zero_grad()
@@ -337,7 +342,7 @@ def repair(problem: Problem, network: Network, probs: list[dict[str, list[float]
 def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bool) -> list[SeedResult]:
     """Train the derived network from scratch on each seed; finished seeds are read back."""
     config = problem.config
-    train = config.retrain or retrain_config(arch)
+    train = config.train_config(arch)
     runs = []
     for seed in config.retrain_seeds:
         json_path = None if run_dir is None else run_dir / "retrain" / f"seed_{seed}.json"
@@ -399,7 +404,7 @@ def run_search(config: SearchConfig, progress: bool = False, resume: bool = Fals
     result = _ordered(result)
     if run_dir is not None:
         save_torch(run_dir / "model.pt", best_run(runs).state_dict)
-        write_text(run_dir / "arch.yaml", dump_arch(arch, config.retrain or retrain_config(arch)))
+        write_text(run_dir / "arch.yaml", dump_arch(arch, config.train_config(arch)))
         write_json(run_dir / "result.json", result)
     return result
 

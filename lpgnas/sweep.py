@@ -1,0 +1,223 @@
+"""`lpgnas-hw sweep`: many searches over a grid of hardware budgets, targets, datasets and seeds.
+
+Each point runs in its own run directory (SWEEP_DIR/runs/KEY) through a backend (a local
+process pool, or Ray tasks) and returns its outcome to this process, which alone records it in
+the sweep database (lpgnas.sweepstore). Re-running the same command skips the recorded points
+and continues the others from whatever their run directories hold (a search resumes from its
+checkpoint). Every point pins its torch threads, so its result does not depend on the backend
+or the number of workers.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from hwsim.errors import InputError
+from hwsim.simulate import simulate
+from hwsim.target import load_target
+from lpgnas.archfile import load_arch_file
+from lpgnas.data import load_dataset, resolve_split
+from lpgnas.pareto import write_pareto
+from lpgnas.progress import progress_bar
+from lpgnas.runio import read_json, write_json
+from lpgnas.search import SearchConfig, run_search
+from lpgnas.sweepspec import Point, SweepSpec, expand
+from lpgnas.sweepstore import SweepStore
+from lpgnas.train import summarize, train_once
+
+
+def _row(point: Point, result: dict, hw: dict, target: str, run_dir: str) -> dict:
+    """One point on one target: what the Pareto analysis reads."""
+    options = point.options
+    if point.kind == "search":
+        parts = []
+        if options["latency_budget_ms"] is not None:
+            parts.append(f"latency ≤ {options['latency_budget_ms']:g} ms")
+        if options["buffer_budget_kib"] is not None:
+            parts.append(f"buffer ≤ {options['buffer_budget_kib']:g} KiB")
+        label = ", ".join(parts + [f"λ={options['latency_weight']:g}"])
+    else:
+        label = "no-hw search" if point.kind == "reference" else Path(options["arch"]).stem
+    return {"key": point.key, "kind": point.kind, "label": label, "dataset": point.dataset, "target": target,
+            "seed": point.seed, "latency_weight": options.get("latency_weight"),
+            "latency_budget_ms": options.get("latency_budget_ms"),
+            "buffer_budget_kib": options.get("buffer_budget_kib"),
+            "test_acc": result["accuracy"]["test"]["mean"], "test_acc_std": result["accuracy"]["test"]["std"],
+            "val_acc": result["accuracy"]["val"]["mean"], "latency_ms": hw["latency_ms"],
+            "peak_buffer_kib": hw["peak_buffer_bytes"] / 1024, "model_size_kib": result["model_size_bytes"] / 1024,
+            "run_dir": run_dir}
+
+
+def _other_targets(point: Point, result: dict, data_root: str | None) -> dict[str, dict]:
+    """The simulation of `result`'s network on each of the point's targets, by target name."""
+    from hwsim.network import parse_arch
+
+    graph = load_dataset(point.dataset, data_root)
+    hw_graph, arch = graph.to_hw(), parse_arch(result["arch"])
+    reports = {}
+    for spec in point.targets:
+        target = load_target(spec)
+        reports[target.name] = simulate(hw_graph, arch, target, graph.num_classes).to_dict()
+    return reports
+
+
+def _run_point(point: Point, run_dir: Path, data_root: str | None) -> list[dict]:
+    relative = str(Path("runs") / point.key)
+    if point.kind in ("search", "reference"):
+        config = SearchConfig(target=point.targets[0], dataset=point.dataset, data_root=data_root, seed=point.seed,
+                              out=str(run_dir), **point.options)
+        result = run_search(config, resume=(run_dir / "run.json").is_file())
+        if point.kind == "search":
+            return [_row(point, result, result["hw"], result["target"], relative)]
+        return [_row(point, result, hw, name, relative)
+                for name, hw in _other_targets(point, result, data_root).items()]
+    result_file = run_dir / "result.json"
+    if result_file.is_file():  # trained before an interruption: not trained again
+        result = read_json(result_file)
+    else:
+        arch, train = load_arch_file(point.options["arch"])
+        graph = load_dataset(point.dataset, data_root)
+        split = resolve_split(point.dataset, point.options["split"])
+        run = train_once(graph, arch, train.with_epochs(point.options["epochs"]), split, point.seed,
+                         point.options["threads"])
+        result = summarize(graph, arch, split, [point.seed], [run])
+        result["hw_by_target"] = _other_targets(point, result, data_root)
+        write_json(result_file, result)
+    return [_row(point, result, hw, name, relative) for name, hw in result["hw_by_target"].items()]
+
+
+def execute(point: Point, sweep_dir: str, data_root: str | None) -> dict:
+    """Run one point (in a worker); its outcome, a failure included, as a plain dict."""
+    start = time.perf_counter()
+    try:
+        rows, error = _run_point(point, Path(sweep_dir) / "runs" / point.key, data_root), None
+    except InputError as err:
+        rows, error = [], err.one_line()
+    except Exception as err:  # noqa: BLE001 - any failure of one point is recorded, the sweep goes on
+        rows, error = [], f"{type(err).__name__}: {err}"
+    return {"status": "failed" if error else "done", "rows": rows, "error": error,
+            "seconds": time.perf_counter() - start}
+
+
+def _failure(message: str) -> dict:
+    return {"status": "failed", "rows": [], "error": message, "seconds": 0.0}
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initialiser: leave when the sweep process is gone (it may be SIGKILLed), so no orphan
+    keeps writing into a run directory that a re-run of the sweep is about to continue."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def run_local(points: list[Point], sweep_dir: str, data_root: str | None, workers: int) -> Iterator[tuple[Point, dict]]:
+    """A pool of `workers` processes (spawned: a forked torch/numba runtime is not safe)."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+    clean = False
+    try:
+        futures = {pool.submit(execute, point, sweep_dir, data_root): point for point in points}
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except Exception as err:  # noqa: BLE001 - a worker that died (out of memory, killed)
+                outcome = _failure(f"worker failed: {type(err).__name__}: {err}")
+            yield futures[future], outcome
+        clean = True
+    finally:
+        pool.shutdown(wait=clean, cancel_futures=True)
+
+
+def run_ray(points: list[Point], sweep_dir: str, data_root: str | None, workers: int, threads: int,
+            address: str | None) -> Iterator[tuple[Point, dict]]:
+    """Each point a Ray task of `threads` CPUs, on the cluster at `address` or a local instance."""
+    try:
+        import ray
+    except ImportError:
+        raise InputError("argument --backend", "", "ray is not installed; install it with "
+                         "pip install 'lpgnas-hw[ray]'") from None
+    started = not ray.is_initialized()
+    if started:
+        try:
+            if address:
+                ray.init(address=address, log_to_driver=False, logging_level="warning")
+            else:
+                ray.init(num_cpus=workers * threads, include_dashboard=False, log_to_driver=False,
+                         logging_level="warning")
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            raise InputError("argument --ray-address", "", f"cannot start or reach Ray ({err})") from None
+    task = ray.remote(num_cpus=threads, max_retries=0)(execute)
+    pending = {task.remote(point, sweep_dir, data_root): point for point in points}
+    try:
+        while pending:
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            point = pending.pop(ref)
+            try:
+                outcome = ray.get(ref)
+            except Exception as err:  # noqa: BLE001 - a task that died is one failed point
+                outcome = _failure(f"ray task failed: {type(err).__name__}: {err}")
+            yield point, outcome
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if started:
+            ray.shutdown()
+
+
+def run_sweep(spec: SweepSpec, sweep_dir: str, workers: int = 1, backend: str = "local",
+              ray_address: str | None = None, retry_failed: bool = False, progress: bool = False) -> dict:
+    """Run every unfinished point of `spec` into `sweep_dir`, then write pareto.csv and the plots."""
+    if backend not in ("local", "ray"):
+        raise InputError("argument --backend", "", f"expected local or ray, got {backend!r}")
+    store = SweepStore(sweep_dir, create=True)
+    store.lock()
+    points = expand(spec)
+    finished = {r.key: r for r in store.records()}
+    todo = [p for p in points if p.key not in finished or (retry_failed and finished[p.key].status == "failed")]
+    data_root = spec.data_root or os.environ.get("LPGNAS_DATA")
+    sweep_dir = str(Path(sweep_dir).resolve())
+    if backend == "local":
+        outcomes = run_local(todo, sweep_dir, data_root, workers)
+    else:
+        outcomes = run_ray(todo, sweep_dir, data_root, workers, spec.threads, ray_address)
+    failed = sum(1 for p in points if p.key in finished and finished[p.key].status == "failed" and p not in todo)
+    with progress_bar(len(points), "sweep", progress) as bar:
+        bar.update(len(points) - len(todo))
+        left = len(todo)
+        bar.set_postfix(done=len(points) - len(todo) - failed, running=min(workers, left), failed=failed)
+        for point, outcome in outcomes:
+            store.record(point.key, point.kind, json.loads(point.to_json()), outcome)
+            left -= 1
+            failed += outcome["status"] == "failed"
+            bar.set_postfix(done=len(points) - left - failed, running=min(workers, left), failed=failed)
+            bar.update(1)
+    records = {r.key: r for r in store.records()}
+    files = write_pareto(Path(sweep_dir), list(records.values()))
+    store.close()
+    ordered = [records[p.key] for p in points]
+    return {"schema_version": 1, "sweep_dir": sweep_dir,
+            "points": [row for r in ordered for row in r.rows],
+            "failed": [{"key": r.key, "error": r.error} for r in ordered if r.status == "failed"],
+            "files": files}
+
+
+def remake_pareto(sweep_dir: str) -> dict:
+    """`lpgnas-hw pareto`: pareto.csv and the plots again, from the sweep database."""
+    store = SweepStore(sweep_dir)
+    records = store.records()
+    files = write_pareto(Path(sweep_dir), records)
+    store.close()
+    return {"schema_version": 1, "sweep_dir": str(Path(sweep_dir).resolve()),
+            "points": [row for r in records for row in r.rows],
+            "failed": [{"key": r.key, "error": r.error} for r in records if r.status == "failed"], "files": files}

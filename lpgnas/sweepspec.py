@@ -1,0 +1,195 @@
+"""What a sweep runs: the sweep YAML (or the command line) expanded into a grid of points.
+
+A point is one job with its own run directory: a search (one cell of the grid), the
+accuracy-only `--no-hw` reference search, or a manual baseline trained and simulated. Its key
+names the run directory and the database record; it ends in a hash of everything the point's
+result depends on, so re-running the same sweep finds its finished points, and changing a
+setting makes new points instead of silently reusing old ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pydantic
+
+from hwsim.errors import InputError, StrictModel, from_validation_error
+from hwsim.files import read_yaml
+from hwsim.target import PRESET_DIR, load_target, resolve_target_path
+from lpgnas.archfile import load_arch_file
+from lpgnas.data import DATASETS, resolve_split
+from lpgnas.space import parse_quant_choices
+
+ARCH_DIR = Path(__file__).resolve().parents[1] / "examples" / "archs"
+# The manual reference networks of every sweep plot (issue 5): GCN and GAT at three precisions.
+DEFAULT_BASELINES = ("gcn", "gcn-w8a8", "gcn-w4a8", "gat", "gat-w8a8", "gat-w4a8")
+# The search's default latency weight (lpgnas-hw search --latency-weight); a budget sweep uses 0
+# instead, so that each point's latency is set by its budget and not pulled down by the weight.
+DEFAULT_LATENCY_WEIGHT = 0.1
+
+
+class _SweepFile(StrictModel):
+    """The sweep YAML; every key is optional and the command line's options override it."""
+
+    targets: list[str] = []
+    datasets: list[str] = ["cora"]
+    latency_budgets_ms: list[pydantic.PositiveFloat] = []
+    latency_weights: list[pydantic.NonNegativeFloat] = []
+    buffer_budgets_kib: list[pydantic.PositiveFloat] = []
+    buffer_weight: pydantic.NonNegativeFloat = 0.0
+    seeds: list[int] = [0]
+    layers: pydantic.PositiveInt = 2
+    epochs: pydantic.PositiveInt = 500
+    retrain_epochs: pydantic.PositiveInt | None = None
+    split: Literal["public", "full"] | None = None
+    quant_choices: str = "all"
+    threads: pydantic.PositiveInt = 1
+    nohw_reference: bool = True
+    baselines: list[str] = list(DEFAULT_BASELINES)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep: the grid axes and the settings every point shares."""
+
+    targets: tuple[str, ...]
+    datasets: tuple[str, ...] = ("cora",)
+    latency_budgets_ms: tuple[float, ...] = ()
+    latency_weights: tuple[float, ...] = ()
+    buffer_budgets_kib: tuple[float, ...] = ()
+    buffer_weight: float = 0.0
+    seeds: tuple[int, ...] = (0,)
+    layers: int = 2
+    epochs: int = 500
+    retrain_epochs: int | None = None
+    split: str | None = None
+    quant_choices: str = "all"
+    threads: int = 1
+    nohw_reference: bool = True
+    baselines: tuple[str, ...] = DEFAULT_BASELINES
+    data_root: str | None = field(default=None, compare=False)
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        if self.latency_weights:
+            return self.latency_weights
+        return (0.0,) if self.latency_budgets_ms or self.buffer_budgets_kib else (DEFAULT_LATENCY_WEIGHT,)
+
+
+def load_sweep_spec(path: str | None, overrides: dict, data_root: str | None = None) -> SweepSpec:
+    """The sweep YAML at `path` (if any) with the command line's `overrides` (None: not given)."""
+    source = str(path) if path else "command line"
+    data = {}
+    if path:
+        data = read_yaml(path)
+        if not isinstance(data, dict):
+            raise InputError(source, "", "expected a mapping of sweep settings (see examples/sweeps/)")
+    data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        model = _SweepFile.model_validate(data)
+    except pydantic.ValidationError as err:
+        raise from_validation_error(source, err) from None
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in model.model_dump().items()}
+    spec = SweepSpec(**values, data_root=data_root)
+    _check(spec, source)
+    return spec
+
+
+def _check(spec: SweepSpec, source: str) -> None:
+    """Everything a point could trip over that can be checked before any work starts."""
+    if not spec.targets:
+        raise InputError(source, "targets", "at least one target is required (--target or targets:)")
+    if not spec.seeds:
+        raise InputError(source, "seeds", "at least one seed is required")
+    for name in spec.targets:
+        load_target(name)
+    for dataset in spec.datasets:
+        if dataset.lower() not in DATASETS:
+            raise InputError(source, "datasets", f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
+        resolve_split(dataset, spec.split)
+    parse_quant_choices(spec.quant_choices)
+    for name in spec.baselines:
+        load_arch_file(baseline_path(name))
+
+
+def baseline_path(name: str) -> Path:
+    """An arch file, or the network of that name in examples/archs/."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml"):
+        return path
+    preset = ARCH_DIR / f"{name}.yaml"
+    if not preset.is_file():
+        known = ", ".join(sorted(p.stem for p in ARCH_DIR.glob("*.yaml")))
+        raise InputError("baselines", "", f"no arch file or example network named {name!r}; examples: {known}")
+    return preset
+
+
+@dataclass(frozen=True)
+class Point:
+    """One job of a sweep. `kind`: search, reference (the --no-hw search) or baseline."""
+
+    key: str
+    kind: str
+    dataset: str
+    seed: int
+    targets: tuple[str, ...]  # searches: one; references and baselines are simulated on every target
+    options: dict  # search: SearchConfig fields; baseline: {"arch": path}
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def _target_spec(name: str) -> str:
+    """Preset names as they are; files as absolute paths (workers may run in another folder)."""
+    path = resolve_target_path(name)
+    return name if path.parent == PRESET_DIR and path.stem == name else str(path.resolve())
+
+
+def _key(parts: list[str], identity: dict) -> str:
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
+    return "-".join([*parts, digest])
+
+
+def _g(value: float) -> str:
+    return f"{value:g}"
+
+
+def expand(spec: SweepSpec) -> list[Point]:
+    """Every point of the sweep: the grid's searches, then the reference runs."""
+    points: list[Point] = []
+    shared = {"layers": spec.layers, "epochs": spec.epochs, "retrain_epochs": spec.retrain_epochs,
+              "split": spec.split, "quant_choices": spec.quant_choices, "threads": spec.threads}
+    targets = tuple(_target_spec(t) for t in spec.targets)
+    for dataset in spec.datasets:
+        for seed in spec.seeds:
+            for target in targets:
+                for budget in spec.latency_budgets_ms or (None,):
+                    for buffer in spec.buffer_budgets_kib or (None,):
+                        for weight in spec.weights:
+                            options = {**shared, "latency_weight": weight, "latency_budget_ms": budget,
+                                       "buffer_budget_kib": buffer, "buffer_weight": spec.buffer_weight}
+                            parts = [dataset, Path(target).stem]
+                            parts += [f"lat{_g(budget)}ms"] if budget is not None else []
+                            parts += [f"buf{_g(buffer)}kib"] if buffer is not None else []
+                            parts += [f"w{_g(weight)}", f"s{seed}"]
+                            identity = {"kind": "search", "dataset": dataset, "seed": seed, "target": target,
+                                        **options}
+                            points.append(Point(_key(parts, identity), "search", dataset, seed, (target,), options))
+            if spec.nohw_reference:
+                options = {**shared, "no_hw": True}
+                identity = {"kind": "reference", "dataset": dataset, "seed": seed, "targets": targets, **options}
+                points.append(Point(_key([dataset, "nohw", f"s{seed}"], identity), "reference", dataset, seed,
+                                    targets, options))
+            for name in spec.baselines:
+                path = baseline_path(name)
+                options = {"arch": str(path.resolve()), "split": spec.split, "epochs": spec.retrain_epochs,
+                           "threads": spec.threads}
+                identity = {"kind": "baseline", "dataset": dataset, "seed": seed, "targets": targets,
+                            "arch_text": path.read_text(), **{k: v for k, v in options.items() if k != "arch"}}
+                points.append(Point(_key([dataset, "baseline", path.stem, f"s{seed}"], identity), "baseline",
+                                    dataset, seed, targets, options))
+    return points

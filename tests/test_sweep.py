@@ -1,0 +1,222 @@
+"""Sweeps: the grid, the record that survives SIGKILL, resuming, failures, backends, Pareto files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hwsim.errors import InputError
+from lpgnas.cli import main
+from lpgnas.pareto import frontier
+from lpgnas.sweep import run_sweep
+from lpgnas.sweepspec import SweepSpec, expand, load_sweep_spec
+from lpgnas.sweepstore import DB_NAME, SweepStore
+
+# Short points: a few search epochs and a capped retraining keep one point to a few seconds.
+QUICK = {"epochs": 4, "retrain_epochs": 10}
+
+
+def quick_spec(data_root, **changes) -> SweepSpec:
+    values = {"targets": ("zcu102",), "latency_budgets_ms": (0.03, 0.08), "nohw_reference": False,
+              "baselines": ("gcn-w4a8",), **QUICK, **changes}
+    return SweepSpec(**values, data_root=str(data_root))
+
+
+def test_grid_is_the_product_of_the_lists():
+    spec = SweepSpec(targets=("zcu102", "u250"), datasets=("cora", "citeseer"), latency_budgets_ms=(0.02, 0.04, 0.08),
+                     seeds=(0, 1), baselines=("gcn", "gat"))
+    points = expand(spec)
+    searches = [p for p in points if p.kind == "search"]
+    assert len(searches) == 2 * 2 * 3 * 2
+    assert len([p for p in points if p.kind == "reference"]) == 2 * 2  # per dataset and seed
+    assert len([p for p in points if p.kind == "baseline"]) == 2 * 2 * 2
+    assert len({p.key for p in points}) == len(points)
+    assert {p.options["latency_weight"] for p in searches} == {0.0}  # budgets set the latency
+    assert [p.key for p in expand(spec)] == [p.key for p in points]  # keys are stable
+
+
+def test_weights_default_to_the_search_default_without_budgets():
+    points = expand(SweepSpec(targets=("zcu102",), nohw_reference=False, baselines=()))
+    assert [p.options["latency_weight"] for p in points] == [0.1]
+
+
+def test_a_changed_setting_makes_new_points():
+    a = expand(SweepSpec(targets=("zcu102",), latency_budgets_ms=(0.03,), nohw_reference=False, baselines=()))
+    b = expand(SweepSpec(targets=("zcu102",), latency_budgets_ms=(0.03,), nohw_reference=False, baselines=(),
+                         epochs=100))
+    assert a[0].key != b[0].key
+
+
+def test_the_example_sweep_files_are_valid():
+    files = list((Path(__file__).resolve().parents[1] / "examples" / "sweeps").glob("*.yaml"))
+    assert files
+    for path in files:
+        assert expand(load_sweep_spec(str(path), {}))
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("targets: [zcu102]\nlatency_budget_ms: [0.1]\n", "unknown key 'latency_budget_ms'"),
+    ("targets: [zcu102]\nlatency_budgets_ms: [-1]\n", "latency_budgets_ms[0]"),
+    ("targets: [zcu102]\nseeds: one\n", "seeds"),
+    ("datasets: [cora]\n", "targets"),
+    ("targets: [nowhere]\n", "nowhere"),
+    ("targets: [zcu102]\ndatasets: [imagenet]\n", "unknown dataset"),
+    ("targets: [zcu102]\nbaselines: [gcn-w3a3]\n", "gcn-w3a3"),
+    ("- just a list\n", "mapping"),
+])
+def test_bad_sweep_files_exit_2_with_one_line(text, needle, tmp_path, capsys):
+    config = tmp_path / "sweep.yaml"
+    config.write_text(text)
+    assert main(["sweep", "--config", str(config), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+@given(st.lists(st.tuples(st.floats(0.01, 10), st.floats(0, 1)), min_size=1, max_size=30))
+def test_frontier_is_exactly_the_non_dominated_points(points):
+    on = frontier(points)
+    assert any(on)
+
+    def dominates(p, q):
+        return p[0] <= q[0] and p[1] >= q[1] and p != q
+
+    for point, flag in zip(points, on):
+        assert flag == (not any(dominates(other, point) for other in points))
+
+
+def test_store_keeps_records_and_refuses_foreign_files(tmp_path):
+    store = SweepStore(tmp_path / "s", create=True)
+    store.record("k1", "search", {"a": 1}, {"status": "done", "rows": [{"x": 1}], "error": None, "seconds": 1.5})
+    store.record("k2", "search", {"a": 2}, {"status": "failed", "rows": [], "error": "boom", "seconds": 0.1})
+    store.close()
+    records = SweepStore(tmp_path / "s").records()
+    assert [(r.key, r.status, r.rows, r.error) for r in records] == [("k1", "done", [{"x": 1}], None),
+                                                                     ("k2", "failed", [], "boom")]
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / DB_NAME).write_text("not a database at all, just text " * 10)
+    with pytest.raises(InputError, match="not a sweep database"):
+        SweepStore(tmp_path / "text")
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    sqlite3.connect(foreign / DB_NAME).execute("CREATE TABLE t (x)").connection.commit()
+    with pytest.raises(InputError, match="not a sweep database|schema_version"):
+        SweepStore(foreign)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="not a sweep directory"):
+        SweepStore(tmp_path / "other", create=True)
+
+
+def test_a_second_sweep_in_the_same_directory_is_refused(tmp_path):
+    holder = SweepStore(tmp_path / "s", create=True)
+    holder.lock()
+    with pytest.raises(InputError, match="another sweep"):
+        SweepStore(tmp_path / "s").lock()
+
+
+def test_pareto_of_a_directory_that_is_not_a_sweep_exits_2(tmp_path, capsys):
+    (tmp_path / DB_NAME).write_bytes(b"\x00garbage" * 100)
+    assert main(["pareto", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert DB_NAME in err and err.count("\n") == 1
+
+
+@pytest.fixture(scope="module")
+def local_sweep(data_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep") / "local"
+    spec = quick_spec(data_root, latency_budgets_ms=(0.03, 0.08, 1e-6))  # 1e-6: unreachable, fails
+    return spec, out, run_sweep(spec, str(out), workers=2)
+
+
+def test_sweep_runs_every_point_and_records_failures(local_sweep):
+    spec, out, result = local_sweep
+    keys = {r["key"] for r in result["points"]}
+    assert len(keys) == 3  # two searches and the baseline
+    assert len(result["failed"]) == 1 and "--latency-budget-ms" in result["failed"][0]["error"]
+    for row in result["points"]:
+        assert (out / row["run_dir"] / "result.json").is_file()
+        assert 0 <= row["test_acc"] <= 1 and row["latency_ms"] > 0
+    for row in result["points"]:
+        if row["kind"] == "search":
+            assert row["latency_ms"] <= row["latency_budget_ms"]
+
+
+def test_sweep_writes_pareto_csv_and_plots(local_sweep):
+    _, out, result = local_sweep
+    assert set(result["files"]) == {"pareto.csv", "pareto-cora-latency.png", "pareto-cora-buffer.png",
+                                    "pareto-cora-size.png"}
+    lines = (out / "pareto.csv").read_text().splitlines()
+    assert lines[0].startswith("dataset,target,kind") and len(lines) == 1 + 3
+    assert all((out / f).read_bytes()[:4] == b"\x89PNG" for f in result["files"][1:])
+    (out / "pareto.csv").unlink()
+    assert main(["pareto", str(out), "--json"]) == 0
+    assert (out / "pareto.csv").read_text().splitlines() == lines
+
+
+def test_rerunning_a_sweep_skips_finished_points(local_sweep):
+    spec, out, result = local_sweep
+    before = {r.key: r.seconds for r in SweepStore(out).records()}
+    again = run_sweep(spec, str(out), workers=2)
+    assert {r.key: r.seconds for r in SweepStore(out).records()} == before
+    assert again["points"] == result["points"]
+
+
+def _done_records(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return conn.execute("SELECT count(*) FROM points WHERE status='done'").fetchone()[0]
+    except sqlite3.OperationalError:  # created but not yet initialised, or locked for a moment
+        return 0
+
+
+def test_killed_sweep_loses_nothing_and_resumes(data_root, tmp_path):
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "lpgnas.cli", "sweep", "--target", "zcu102", "--latency-budgets-ms",
+           "0.03,0.05,0.08", "--epochs", "12", "--retrain-epochs", "10", "--no-references", "--out", str(out)]
+    env = {**os.environ, "LPGNAS_DATA": str(data_root)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 240
+    while _done_records(out / DB_NAME) < 1 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    time.sleep(0.5)  # into the next point
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(out / DB_NAME) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finished = {r.key: r for r in SweepStore(out).records()}
+    assert 1 <= len(finished) < 3 and all(r.status == "done" for r in finished.values())
+    time.sleep(1.5)  # the pool's workers notice that the sweep is gone and leave
+    assert main(["sweep", "--target", "zcu102", "--latency-budgets-ms", "0.03,0.05,0.08", "--epochs", "12",
+                 "--retrain-epochs", "10", "--no-references", "--out", str(out), "--data-root", str(data_root),
+                 "--json"]) == 0
+    records = {r.key: r for r in SweepStore(out).records()}
+    assert len(records) == 3 and all(r.status == "done" for r in records.values())
+    assert all(records[k] == finished[k] for k in finished)  # finished points were not redone
+
+
+def test_ray_backend_gives_the_same_points(local_sweep, data_root, tmp_path):
+    pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'lpgnas-hw[ray]')")
+    spec, out, result = local_sweep
+    ray_result = run_sweep(spec, str(tmp_path / "ray"), workers=2, backend="ray")
+    assert {r["key"] for r in ray_result["points"]} == {r["key"] for r in result["points"]}
+    for row in result["points"]:
+        ours = (out / row["run_dir"] / "arch.yaml")
+        if ours.exists():
+            assert (tmp_path / "ray" / row["run_dir"] / "arch.yaml").read_text() == ours.read_text()
+    assert [f["key"] for f in ray_result["failed"]] == [f["key"] for f in result["failed"]]
+    assert json.dumps(sorted(r["test_acc"] for r in ray_result["points"])) == json.dumps(
+        sorted(r["test_acc"] for r in result["points"]))
