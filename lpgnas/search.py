@@ -45,6 +45,9 @@ from lpgnas.train import SeedResult, accuracy, best_run, seed_everything, summar
 # initialised supernet are ~1e-6, which an L2 term on α would swamp). The first third of the
 # epochs trains weights only (FBNet's warm-up), so architecture steps start from a trained
 # supernet. Gumbel temperature: annealed exponentially from 5 to 0.5 (GDAS: 10 -> 0.1).
+# Tried since (Cora, --no-hw, 500 epochs, retraining seeds 0-1): dropout 0.5 with rate 0.01
+# retrained to 81.0 % (seed 0); 3 weight steps per epoch to 80.7 % (seed 0) in 1.7x the time;
+# both together with 2 steps to 78.7 / 76.5 % (seeds 0 / 1) -- none a clear gain over 79.7 %.
 WEIGHT_LR, WEIGHT_DECAY, SEARCH_DROPOUT, GRAD_CLIP = 0.02, 5e-4, 0.2, 1.0
 ARCH_LR, ARCH_BETAS = 0.1, (0.5, 0.999)
 WARMUP_FRACTION = 1 / 3
@@ -65,7 +68,8 @@ DISTORTION_WEIGHT = 1.0
 # and needs only forward passes for α, so each architecture step scores ARCH_SAMPLES paths,
 # each against the mean loss of the others (the leave-one-out baseline). With 4 paths a
 # --no-hw Cora search (seed 0) retrained to 70 %, with 8 to 81 % (2 seeds); variance across
-# search seeds is still large (seed 1: 51 %).
+# search seeds is still large (seed 1: 51 %). The validation error as the score instead of the
+# loss retrained to 64.9 % (seed 1): it cannot tell a confident path from a lucky one.
 ARCH_SAMPLES = 8
 # Retraining the derived network from scratch: the classic papers' settings, GAT's (Veličković
 # et al. 2018) for networks with attention coefficients, GCN's (Kipf & Welling 2017) otherwise,

@@ -130,14 +130,16 @@ def baseline_path(name: str) -> Path:
 
 @dataclass(frozen=True)
 class Point:
-    """One job of a sweep. `kind`: search, reference (the --no-hw search) or baseline."""
+    """One job of a sweep: a search (kind `search`, or `reference` for the --no-hw search simulated
+    on every target) or the training of a given network (any other kind: `baseline`, ...)."""
 
     key: str
     kind: str
     dataset: str
     seed: int
-    targets: tuple[str, ...]  # searches: one; references and baselines are simulated on every target
-    options: dict  # search: SearchConfig fields; baseline: {"arch": path}
+    targets: tuple[str, ...]  # searches: one; references and trained networks: simulated on every target
+    options: dict  # search: SearchConfig fields; training: arch (file or arch dict), train, split, epochs, threads
+    label: str = ""  # how tables and plots name the point (default: from its options)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -149,7 +151,8 @@ def _target_spec(name: str) -> str:
     return name if path.parent == PRESET_DIR and path.stem == name else str(path.resolve())
 
 
-def _key(parts: list[str], identity: dict) -> str:
+def point_key(parts: list[str], identity: dict) -> str:
+    """Readable `parts`, then a hash of everything the point's result depends on."""
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     return "-".join([*parts, digest])
 
@@ -178,18 +181,18 @@ def expand(spec: SweepSpec) -> list[Point]:
                             parts += [f"w{_g(weight)}", f"s{seed}"]
                             identity = {"kind": "search", "dataset": dataset, "seed": seed, "target": target,
                                         **options}
-                            points.append(Point(_key(parts, identity), "search", dataset, seed, (target,), options))
+                            points.append(Point(point_key(parts, identity), "search", dataset, seed, (target,), options))
             if spec.nohw_reference:
                 options = {**shared, "no_hw": True}
                 identity = {"kind": "reference", "dataset": dataset, "seed": seed, "targets": targets, **options}
-                points.append(Point(_key([dataset, "nohw", f"s{seed}"], identity), "reference", dataset, seed,
+                points.append(Point(point_key([dataset, "nohw", f"s{seed}"], identity), "reference", dataset, seed,
                                     targets, options))
             for name in spec.baselines:
                 path = baseline_path(name)
-                options = {"arch": str(path.resolve()), "split": spec.split, "epochs": spec.retrain_epochs,
-                           "threads": spec.threads}
+                options = {"arch": str(path.resolve()), "train": None, "split": spec.split,
+                           "epochs": spec.retrain_epochs, "threads": spec.threads}
                 identity = {"kind": "baseline", "dataset": dataset, "seed": seed, "targets": targets,
                             "arch_text": path.read_text(), **{k: v for k, v in options.items() if k != "arch"}}
-                points.append(Point(_key([dataset, "baseline", path.stem, f"s{seed}"], identity), "baseline",
-                                    dataset, seed, targets, options))
+                points.append(Point(point_key([dataset, "baseline", path.stem, f"s{seed}"], identity), "baseline",
+                                    dataset, seed, targets, options, path.stem))
     return points
