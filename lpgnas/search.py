@@ -47,7 +47,8 @@ from lpgnas.train import SeedResult, accuracy, best_run, seed_everything, summar
 # supernet. Gumbel temperature: annealed exponentially from 5 to 0.5 (GDAS: 10 -> 0.1).
 # Tried since (Cora, --no-hw, 500 epochs, retraining seeds 0-1): dropout 0.5 with rate 0.01
 # retrained to 81.0 % (seed 0); 3 weight steps per epoch to 80.7 % (seed 0) in 1.7x the time;
-# both together with 2 steps to 78.7 / 76.5 % (seeds 0 / 1) -- none a clear gain over 79.7 %.
+# both together with 2 steps to 78.7 / 76.5 % (seeds 0 / 1); weight steps on uniformly drawn
+# paths (SPOS-style fair training) to 79.9 % (seed 0) -- none a clear gain over 79.7 %.
 WEIGHT_LR, WEIGHT_DECAY, SEARCH_DROPOUT, GRAD_CLIP = 0.02, 5e-4, 0.2, 1.0
 ARCH_LR, ARCH_BETAS = 0.1, (0.5, 0.999)
 WARMUP_FRACTION = 1 / 3

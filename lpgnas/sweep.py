@@ -20,47 +20,52 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from hwsim.errors import InputError
+from hwsim.network import ArchSpec, parse_arch
 from hwsim.simulate import simulate
 from hwsim.target import load_target
-from lpgnas.archfile import load_arch_file
+from lpgnas.archfile import TrainConfig, load_arch_file
 from lpgnas.data import load_dataset, resolve_split
 from lpgnas.pareto import write_pareto
 from lpgnas.progress import progress_bar
 from lpgnas.runio import read_json, write_json
-from lpgnas.search import SearchConfig, run_search
+from lpgnas.search import SearchConfig, retrain_config, run_search
 from lpgnas.sweepspec import Point, SweepSpec, expand
-from lpgnas.sweepstore import SweepStore
+from lpgnas.sweepstore import Record, SweepStore
 from lpgnas.train import summarize, train_once
 
 
-def _row(point: Point, result: dict, hw: dict, target: str, run_dir: str) -> dict:
-    """One point on one target: what the Pareto analysis reads."""
+def _label(point: Point) -> str:
+    if point.label:
+        return point.label
+    if point.kind == "reference":
+        return "no-hw search"
     options = point.options
-    if point.kind == "search":
-        parts = []
-        if options["latency_budget_ms"] is not None:
-            parts.append(f"latency ≤ {options['latency_budget_ms']:g} ms")
-        if options["buffer_budget_kib"] is not None:
-            parts.append(f"buffer ≤ {options['buffer_budget_kib']:g} KiB")
-        label = ", ".join(parts + [f"λ={options['latency_weight']:g}"])
-    else:
-        label = "no-hw search" if point.kind == "reference" else Path(options["arch"]).stem
-    return {"key": point.key, "kind": point.kind, "label": label, "dataset": point.dataset, "target": target,
-            "seed": point.seed, "latency_weight": options.get("latency_weight"),
-            "latency_budget_ms": options.get("latency_budget_ms"),
+    parts = []
+    if options.get("latency_budget_ms") is not None:
+        parts.append(f"latency ≤ {options['latency_budget_ms']:g} ms")
+    if options.get("buffer_budget_kib") is not None:
+        parts.append(f"buffer ≤ {options['buffer_budget_kib']:g} KiB")
+    return ", ".join(parts + [f"λ={options.get('latency_weight', 0):g}"])
+
+
+def _row(point: Point, result: dict, hw: dict, target: str, run_dir: str) -> dict:
+    """One point on one target: what the tables and the Pareto analysis read."""
+    options = point.options
+    return {"key": point.key, "kind": point.kind, "label": _label(point), "dataset": point.dataset,
+            "split": result["split"], "target": target, "seed": point.seed,
+            "latency_weight": options.get("latency_weight"), "latency_budget_ms": options.get("latency_budget_ms"),
             "buffer_budget_kib": options.get("buffer_budget_kib"),
             "test_acc": result["accuracy"]["test"]["mean"], "test_acc_std": result["accuracy"]["test"]["std"],
             "val_acc": result["accuracy"]["val"]["mean"], "latency_ms": hw["latency_ms"],
             "peak_buffer_kib": hw["peak_buffer_bytes"] / 1024, "model_size_kib": result["model_size_bytes"] / 1024,
-            "run_dir": run_dir}
+            "buffer_size_kib": result["buffer_size_bytes"] / 1024, "arch": result["arch"],
+            "source": options.get("source"), "run_dir": run_dir}
 
 
-def _other_targets(point: Point, result: dict, data_root: str | None) -> dict[str, dict]:
-    """The simulation of `result`'s network on each of the point's targets, by target name."""
-    from hwsim.network import parse_arch
-
+def _on_targets(point: Point, arch: ArchSpec, data_root: str | None) -> dict[str, dict]:
+    """The simulation of `arch` on each of the point's targets, by target name."""
     graph = load_dataset(point.dataset, data_root)
-    hw_graph, arch = graph.to_hw(), parse_arch(result["arch"])
+    hw_graph = graph.to_hw()
     reports = {}
     for spec in point.targets:
         target = load_target(spec)
@@ -68,28 +73,36 @@ def _other_targets(point: Point, result: dict, data_root: str | None) -> dict[st
     return reports
 
 
-def _run_point(point: Point, run_dir: Path, data_root: str | None) -> list[dict]:
+def _search(point: Point, run_dir: Path, data_root: str | None) -> list[dict]:
     relative = str(Path("runs") / point.key)
-    if point.kind in ("search", "reference"):
-        config = SearchConfig(target=point.targets[0], dataset=point.dataset, data_root=data_root, seed=point.seed,
-                              out=str(run_dir), **point.options)
-        result = run_search(config, resume=(run_dir / "run.json").is_file())
-        if point.kind == "search":
-            return [_row(point, result, result["hw"], result["target"], relative)]
-        return [_row(point, result, hw, name, relative)
-                for name, hw in _other_targets(point, result, data_root).items()]
+    config = SearchConfig(target=point.targets[0], dataset=point.dataset, data_root=data_root, seed=point.seed,
+                          out=str(run_dir), **point.options)
+    result = run_search(config, resume=(run_dir / "run.json").is_file())
+    if point.kind == "search":
+        return [_row(point, result, result["hw"], result["target"], relative)]
+    reports = _on_targets(point, parse_arch(result["arch"]), data_root)
+    return [_row(point, result, hw, name, relative) for name, hw in reports.items()]
+
+
+def _train(point: Point, run_dir: Path, data_root: str | None) -> list[dict]:
+    """Train a given network (an arch file, or an arch object with its train settings) on one seed."""
     result_file = run_dir / "result.json"
     if result_file.is_file():  # trained before an interruption: not trained again
         result = read_json(result_file)
     else:
-        arch, train = load_arch_file(point.options["arch"])
+        options = point.options
+        if isinstance(options["arch"], dict):
+            arch = parse_arch(options["arch"], f"point {point.key}")
+            train = TrainConfig(**options["train"]) if options.get("train") else retrain_config(arch)
+        else:
+            arch, train = load_arch_file(options["arch"])
         graph = load_dataset(point.dataset, data_root)
-        split = resolve_split(point.dataset, point.options["split"])
-        run = train_once(graph, arch, train.with_epochs(point.options["epochs"]), split, point.seed,
-                         point.options["threads"])
+        split = resolve_split(point.dataset, options["split"])
+        run = train_once(graph, arch, train.with_epochs(options["epochs"]), split, point.seed, options["threads"])
         result = summarize(graph, arch, split, [point.seed], [run])
-        result["hw_by_target"] = _other_targets(point, result, data_root)
+        result["hw_by_target"] = _on_targets(point, arch, data_root)
         write_json(result_file, result)
+    relative = str(Path("runs") / point.key)
     return [_row(point, result, hw, name, relative) for name, hw in result["hw_by_target"].items()]
 
 
@@ -97,7 +110,8 @@ def execute(point: Point, sweep_dir: str, data_root: str | None) -> dict:
     """Run one point (in a worker); its outcome, a failure included, as a plain dict."""
     start = time.perf_counter()
     try:
-        rows, error = _run_point(point, Path(sweep_dir) / "runs" / point.key, data_root), None
+        run = _search if point.kind in ("search", "reference") else _train
+        rows, error = run(point, Path(sweep_dir) / "runs" / point.key, data_root), None
     except InputError as err:
         rows, error = [], err.one_line()
     except Exception as err:  # noqa: BLE001 - any failure of one point is recorded, the sweep goes on
@@ -175,27 +189,29 @@ def run_ray(points: list[Point], sweep_dir: str, data_root: str | None, workers:
             ray.shutdown()
 
 
-def run_sweep(spec: SweepSpec, sweep_dir: str, workers: int = 1, backend: str = "local",
-              ray_address: str | None = None, retry_failed: bool = False, progress: bool = False) -> dict:
-    """Run every unfinished point of `spec` into `sweep_dir`, then write pareto.csv and the plots."""
+def run_points(points: list[Point], sweep_dir: str, workers: int = 1, backend: str = "local",
+               ray_address: str | None = None, threads: int = 1, retry_failed: bool = False,
+               progress: bool = False, desc: str = "sweep", data_root: str | None = None) -> dict[str, Record]:
+    """Run the unrecorded `points` into `sweep_dir` (and, with retry_failed, the failed ones);
+    returns every record of the directory by key."""
     if backend not in ("local", "ray"):
         raise InputError("argument --backend", "", f"expected local or ray, got {backend!r}")
     store = SweepStore(sweep_dir, create=True)
     store.lock()
-    points = expand(spec)
     finished = {r.key: r for r in store.records()}
     todo = [p for p in points if p.key not in finished or (retry_failed and finished[p.key].status == "failed")]
-    data_root = spec.data_root or os.environ.get("LPGNAS_DATA")
+    data_root = data_root or os.environ.get("LPGNAS_DATA")
     sweep_dir = str(Path(sweep_dir).resolve())
     if backend == "local":
         outcomes = run_local(todo, sweep_dir, data_root, workers)
     else:
-        outcomes = run_ray(todo, sweep_dir, data_root, workers, spec.threads, ray_address)
-    failed = sum(1 for p in points if p.key in finished and finished[p.key].status == "failed" and p not in todo)
-    with progress_bar(len(points), "sweep", progress) as bar:
-        bar.update(len(points) - len(todo))
-        left = len(todo)
-        bar.set_postfix(done=len(points) - len(todo) - failed, running=min(workers, left), failed=failed)
+        outcomes = run_ray(todo, sweep_dir, data_root, workers, threads, ray_address)
+    todo_keys = {p.key for p in todo}
+    failed = sum(1 for p in points if p.key not in todo_keys and finished[p.key].status == "failed")
+    left = len(todo)
+    with progress_bar(len(points), desc, progress) as bar:
+        bar.update(len(points) - left)
+        bar.set_postfix(done=len(points) - left - failed, running=min(workers, left), failed=failed)
         for point, outcome in outcomes:
             store.record(point.key, point.kind, json.loads(point.to_json()), outcome)
             left -= 1
@@ -203,10 +219,19 @@ def run_sweep(spec: SweepSpec, sweep_dir: str, workers: int = 1, backend: str = 
             bar.set_postfix(done=len(points) - left - failed, running=min(workers, left), failed=failed)
             bar.update(1)
     records = {r.key: r for r in store.records()}
-    files = write_pareto(Path(sweep_dir), list(records.values()))
     store.close()
+    return records
+
+
+def run_sweep(spec: SweepSpec, sweep_dir: str, workers: int = 1, backend: str = "local",
+              ray_address: str | None = None, retry_failed: bool = False, progress: bool = False) -> dict:
+    """Run every unfinished point of `spec` into `sweep_dir`, then write pareto.csv and the plots."""
+    points = expand(spec)
+    records = run_points(points, sweep_dir, workers, backend, ray_address, spec.threads, retry_failed, progress,
+                         data_root=spec.data_root)
+    files = write_pareto(Path(sweep_dir), list(records.values()))
     ordered = [records[p.key] for p in points]
-    return {"schema_version": 1, "sweep_dir": sweep_dir,
+    return {"schema_version": 1, "sweep_dir": str(Path(sweep_dir).resolve()),
             "points": [row for r in ordered for row in r.rows],
             "failed": [{"key": r.key, "error": r.error} for r in ordered if r.status == "failed"],
             "files": files}

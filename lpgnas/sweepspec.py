@@ -181,7 +181,8 @@ def expand(spec: SweepSpec) -> list[Point]:
                             parts += [f"w{_g(weight)}", f"s{seed}"]
                             identity = {"kind": "search", "dataset": dataset, "seed": seed, "target": target,
                                         **options}
-                            points.append(Point(point_key(parts, identity), "search", dataset, seed, (target,), options))
+                            key = point_key(parts, identity)
+                            points.append(Point(key, "search", dataset, seed, (target,), options))
             if spec.nohw_reference:
                 options = {**shared, "no_hw": True}
                 identity = {"kind": "reference", "dataset": dataset, "seed": seed, "targets": targets, **options}

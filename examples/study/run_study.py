@@ -1,0 +1,60 @@
+"""The LPGNAS study in one command (issue 6): baselines, NAS f32, lpgnas-hw without and with the
+hardware penalty on every dataset at hand, then the quantisation statistics; writes
+OUT/study.md and its plots. Re-running the same command continues an interrupted study.
+
+Usage:
+  python examples/study/run_study.py --out runs/study [--datasets cora,citeseer] [--seeds 0,1,2]
+                                     [--workers 2] [--epochs 500] [--quick]
+--quick exercises every path in a couple of minutes (Cora, one seed, a few epochs): for CI,
+not for numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import sys
+import time
+
+import torch
+
+from hwsim.errors import InputError
+from lpgnas.study import DATASETS, StudyConfig, run_study
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="study directory (created, or continued)")
+    parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated (default: all seven)")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default: 0,1,2)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="points at once (default: CPUs)")
+    parser.add_argument("--epochs", type=int, default=500, help="search epochs (default: 500)")
+    parser.add_argument("--target", default="zcu102", help="target of the hardware-aware search (default: zcu102)")
+    parser.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA)")
+    parser.add_argument("--quick", action="store_true", help="tiny settings that exercise every path")
+    args = parser.parse_args(argv)
+    config = StudyConfig(datasets=tuple(d for d in args.datasets.split(",") if d),
+                         seeds=tuple(int(s) for s in args.seeds.split(",") if s), target=args.target,
+                         epochs=args.epochs)
+    if args.quick:
+        config = StudyConfig(datasets=("cora",), seeds=(0,), target=args.target, epochs=4, retrain_epochs=10,
+                             train_epochs=10)
+    header = (f"Command: `python examples/study/run_study.py {shlex.join(argv if argv is not None else sys.argv[1:])}`"
+              f" on {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {args.workers} worker(s) "
+              f"of 1 thread, {time.strftime('%Y-%m-%d')}.")
+    try:
+        result = run_study(config, args.out, args.workers, args.data_root, progress=True, header=header)
+    except InputError as err:
+        print(f"run_study: error: {err.one_line()}", file=sys.stderr)
+        return 2
+    for name, reason in result["skipped"].items():
+        print(f"skipped {name}: {reason}", file=sys.stderr)
+    print(f"{result['points']} points, {len(result['failed'])} failed; report: "
+          f"{os.path.join(result['study_dir'], 'study.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

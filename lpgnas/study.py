@@ -1,0 +1,369 @@
+"""The LPGNAS study (issue 6): manual baselines, an accuracy-only full-precision NAS, and
+lpgnas-hw searches without and with the hardware penalty, on every dataset at hand and split,
+then the quantisation statistics of the searched networks.
+
+It runs on the sweep machinery (lpgnas.sweep.run_points): every training and search is a
+point with its own run directory and a record in STUDY_DIR/sweep.sqlite, so an interrupted
+study loses nothing finished and re-running the command continues it. Phase 1 runs the
+baselines and the searches; phase 2 forces uniform bit widths on the searched networks.
+The report (study.md and PNGs) is made from the records alone.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only
+import matplotlib.pyplot as plt  # noqa: E402
+
+from hwsim.errors import InputError  # noqa: E402
+from hwsim.network import WEIGHT_QUANTS, has_coefficients  # noqa: E402
+from lpgnas.data import dataset_info, load_dataset  # noqa: E402
+from lpgnas.pareto import frontier  # noqa: E402
+from lpgnas.runio import write_atomic, write_text  # noqa: E402
+from lpgnas.sweep import run_points  # noqa: E402
+from lpgnas.sweepspec import Point, baseline_path, point_key  # noqa: E402
+from lpgnas.sweepstore import Record  # noqa: E402
+
+DATASETS = ("cora", "citeseer", "pubmed", "computers", "photo", "cs", "physics")
+BASELINES = ("gcn", "gcn-w8a8", "gcn-w4a8", "gat", "gat-w8a8", "gat-w4a8", "sage-mean", "sage-mean-w8a8",
+             "sage-mean-w4a8")
+# The searches, by the label the report uses: the accuracy-only full-precision NAS (the "NAS
+# competitor"), and lpgnas-hw without and with the hardware penalty (the search's default λ).
+SEARCHES = {
+    "NAS f32": {"no_hw": True, "quant_choices": "f32"},
+    "lpgnas-hw --no-hw": {"no_hw": True, "quant_choices": "all"},
+    "lpgnas-hw λ=0.1": {"no_hw": False, "quant_choices": "all", "latency_weight": 0.1},
+}
+QUANTISED_SEARCHES = ("lpgnas-hw --no-hw", "lpgnas-hw λ=0.1")
+# Uniform settings forced on the searched networks: (weight, activations), the paper's W/A names.
+UNIFORM = {"W2A8": ("q2", "q8"), "W4A4": ("q4", "q4"), "W4A8": ("q4", "q8"), "W8A4": ("q8", "q4"),
+           "W8A8": ("q8", "q8")}
+COMPONENTS = ("weight", "feature", "message", "attention")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    datasets: tuple[str, ...] = DATASETS
+    seeds: tuple[int, ...] = (0, 1, 2)
+    target: str = "zcu102"
+    epochs: int = 500  # search epochs
+    retrain_epochs: int | None = None  # cap for retraining searched and forced networks
+    train_epochs: int | None = None  # cap for the manual baselines (None: their arch files' epochs)
+    threads: int = 1
+
+
+def available(datasets: tuple[str, ...], data_root: str | None) -> tuple[list[str], dict[str, str]]:
+    """The datasets that load, and for each other one the reason it does not."""
+    present, skipped = [], {}
+    for name in datasets:
+        try:
+            load_dataset(name, data_root)
+            present.append(dataset_info(name).name)
+        except InputError as err:
+            skipped[name] = err.one_line()
+    return present, skipped
+
+
+def splits_of(dataset: str) -> tuple[str, ...]:
+    """The full split always (the issue's main comparison), the public split where it exists."""
+    return ("full", "public") if "public" in dataset_info(dataset).splits else ("full",)
+
+
+def phase1(config: StudyConfig, datasets: list[str]) -> list[Point]:
+    """Baselines and searches for every dataset, split and seed."""
+    points = []
+    targets = (config.target,)
+    for dataset in datasets:
+        for split in splits_of(dataset):
+            for seed in config.seeds:
+                for name in BASELINES:
+                    path = baseline_path(name)
+                    options = {"arch": str(path.resolve()), "train": None, "split": split,
+                               "epochs": config.train_epochs, "threads": config.threads}
+                    identity = {"kind": "baseline", "dataset": dataset, "seed": seed, "targets": targets,
+                                "arch_text": path.read_text(), **{k: v for k, v in options.items() if k != "arch"}}
+                    key = point_key([dataset, split, name, f"s{seed}"], identity)
+                    points.append(Point(key, "baseline", dataset, seed, targets, options, name))
+                for label, search in SEARCHES.items():
+                    options = {**search, "split": split, "epochs": config.epochs,
+                               "retrain_epochs": config.retrain_epochs, "threads": config.threads}
+                    identity = {"kind": "search", "dataset": dataset, "seed": seed, "target": config.target, **options}
+                    short = "nas-f32" if search["quant_choices"] == "f32" else (
+                        "nohw" if search["no_hw"] else "hw")
+                    key = point_key([dataset, split, short, f"s{seed}"], identity)
+                    points.append(Point(key, "search", dataset, seed, targets, options, label))
+    return points
+
+
+def forced_arch(arch: dict, weight: str, activation: str) -> dict:
+    """`arch` with every layer's weights at `weight` and its feature, message and attention at
+    `activation`."""
+    layers = []
+    for layer in arch["layers"]:
+        quant = {"weight": weight, "feature": activation, "message": activation}
+        if has_coefficients(layer["attention"]):
+            quant["attention"] = activation
+        layers.append({**layer, "quant": quant})
+    return {"layers": layers}
+
+
+def phase2(config: StudyConfig, records: dict[str, Record], points: list[Point]) -> list[Point]:
+    """Each uniform setting forced on each network the quantised searches found."""
+    out = []
+    for point in points:
+        record = records.get(point.key)
+        if point.label not in QUANTISED_SEARCHES or record is None or record.status != "done":
+            continue
+        arch = record.rows[0]["arch"]
+        for setting, (weight, activation) in UNIFORM.items():
+            options = {"arch": forced_arch(arch, weight, activation), "train": None,
+                       "split": point.options["split"], "epochs": config.retrain_epochs, "threads": config.threads,
+                       "source": point.key}
+            identity = {"kind": "forced", "dataset": point.dataset, "seed": point.seed, "targets": point.targets,
+                        **options}
+            key = point_key([point.dataset, point.options["split"], "forced", setting, f"s{point.seed}"], identity)
+            out.append(Point(key, "forced", point.dataset, point.seed, point.targets, options, setting))
+    return out
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), statistics.pstdev(values) if len(values) > 1 else 0.0
+
+
+@dataclass
+class Entry:
+    """One method on one dataset and split, over seeds."""
+
+    label: str
+    kind: str
+    accs: list[float]
+    model_kib: float
+    buffer_kib: float
+    latency_ms: float
+
+    @property
+    def acc(self) -> float:
+        return statistics.fmean(self.accs)
+
+
+def entries(rows: list[dict], dataset: str, split: str) -> list[Entry]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        if row["dataset"] == dataset and row["split"] == split and row["kind"] in ("baseline", "search"):
+            groups[row["label"]].append(row)
+    out = []
+    for label, members in groups.items():
+        out.append(Entry(label, members[0]["kind"], [m["test_acc"] for m in members],
+                         statistics.fmean(m["model_size_kib"] for m in members),
+                         statistics.fmean(m["buffer_size_kib"] for m in members),
+                         statistics.fmean(m["latency_ms"] for m in members)))
+    order = {name: i for i, name in enumerate(BASELINES + tuple(SEARCHES))}
+    return sorted(out, key=lambda e: order.get(e.label, len(order)))
+
+
+def comparison(table: list[Entry]) -> str:
+    """The issue's check: the best quantised search against the best manual baseline."""
+    manual = [e for e in table if e.kind == "baseline"]
+    searched = [e for e in table if e.label in QUANTISED_SEARCHES]
+    if not manual or not searched:
+        return ""
+    best_manual = max(manual, key=lambda e: e.acc)
+    best_search = max(searched, key=lambda e: e.acc)
+    delta = 100 * (best_search.acc - best_manual.acc)
+    verdict = "matches or beats it (within 0.5 points)" if delta >= -0.5 else "falls short by more than 0.5 points"
+    ratio = best_search.model_kib / best_manual.model_kib
+    return (f"Best quantised search ({best_search.label}) {100 * best_search.acc:.2f} % vs best manual baseline "
+            f"({best_manual.label}) {100 * best_manual.acc:.2f} %: {delta:+.2f} points, {verdict}; its model is "
+            f"{ratio:.2f}x the baseline's ({'smaller' if ratio < 1 else 'not smaller'}).")
+
+
+def bit_histogram(rows: list[dict]) -> dict[tuple[int, str], Counter]:
+    """How often each width was chosen, per (layer, component), over the quantised searches."""
+    counts: dict[tuple[int, str], Counter] = defaultdict(Counter)
+    for row in rows:
+        if row["label"] not in QUANTISED_SEARCHES:
+            continue
+        for i, layer in enumerate(row["arch"]["layers"]):
+            for component, option in layer["quant"].items():
+                counts[i, component][option] += 1
+    return counts
+
+
+def forced_summary(rows: list[dict]) -> dict[str, dict]:
+    """Per uniform setting: accuracy over the searched networks, and its change against each
+    network's own searched widths (paired by the source search)."""
+    own = {r["key"]: r["test_acc"] for r in rows if r["label"] in QUANTISED_SEARCHES}
+    out = {}
+    for setting in UNIFORM:
+        members = [r for r in rows if r["kind"] == "forced" and r["label"] == setting and r["source"] in own]
+        if members:
+            accs = [r["test_acc"] for r in members]
+            deltas = [r["test_acc"] - own[r["source"]] for r in members]
+            out[setting] = {"n": len(members), "acc": _mean_std(accs), "delta": _mean_std(deltas)}
+    return out
+
+
+def knee_verdict(summary: dict[str, dict]) -> str:
+    """Whether W4A8 is the knee: as accurate as W8A8 while every narrower setting loses more."""
+    if not all(s in summary for s in UNIFORM):
+        return "Not every uniform setting has results yet."
+    acc = {s: summary[s]["acc"][0] for s in UNIFORM}
+    w8_to_w4 = 100 * (acc["W8A8"] - acc["W4A8"])
+    w4_to_w2 = 100 * (acc["W4A8"] - acc["W2A8"])
+    a8_to_a4 = 100 * (acc["W4A8"] - acc["W4A4"])
+    knee = w8_to_w4 < 0.5 and min(w4_to_w2, a8_to_a4) > max(1.0, 2 * w8_to_w4)
+    return (f"W8A8 -> W4A8 costs {w8_to_w4:+.2f} points; W4A8 -> W2A8 (weights) {w4_to_w2:+.2f} and W4A8 -> W4A4 "
+            f"(activations) {a8_to_a4:+.2f} points. "
+            + ("W4A8 is the knee: the last uniform setting before accuracy falls off in both directions."
+               if knee else "W4A8 does not stand out as a knee in these numbers."))
+
+
+def _size_plot(table: list[Entry], title: str) -> bytes:
+    fig, ax = plt.subplots(figsize=(7.5, 5), dpi=120)
+    on = frontier([(e.model_kib, e.acc) for e in table])
+    front = sorted((e for e, f in zip(table, on) if f), key=lambda e: e.model_kib)
+    ax.step([e.model_kib for e in front], [100 * e.acc for e in front], where="post", color="0.6", linewidth=1.2,
+            label="frontier (all networks)", zorder=1)
+    for e in table:
+        search = e.kind == "search"
+        std = 100 * statistics.pstdev(e.accs) if len(e.accs) > 1 else 0.0
+        colour = "tab:red" if e.label in QUANTISED_SEARCHES else ("tab:orange" if search else "tab:blue")
+        ax.errorbar([e.model_kib], [100 * e.acc], yerr=[std], fmt="*" if search else "s",
+                    markersize=11 if search else 6, color=colour, markeredgecolor="black", markeredgewidth=0.5,
+                    capsize=2, zorder=3)
+        ax.annotate(e.label, (e.model_kib, 100 * e.acc), textcoords="offset points", xytext=(5, 4), fontsize=7,
+                    color="0.25")
+    ax.scatter([], [], marker="s", color="tab:blue", label="manual baselines")
+    ax.scatter([], [], marker="*", s=90, color="tab:orange", label="NAS f32")
+    ax.scatter([], [], marker="*", s=90, color="tab:red", label="lpgnas-hw")
+    ax.set_xscale("log")
+    ax.set_xlabel("model size (KiB, log scale)")
+    ax.set_ylabel("test accuracy (%), mean ± std over seeds")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _bits_plot(counts: dict[tuple[int, str], Counter]) -> bytes:
+    layers = sorted({i for i, _ in counts})
+    fig, axes = plt.subplots(1, len(COMPONENTS), figsize=(13, 3.6), dpi=120, sharey=True)
+    width = 0.8 / max(1, len(layers))
+    for ax, component in zip(axes, COMPONENTS):
+        options = [o for o in WEIGHT_QUANTS if component == "weight" or o not in ("b1", "t2")]
+        for j, layer in enumerate(layers):
+            values = [counts.get((layer, component), Counter())[o] for o in options]
+            ax.bar([k + j * width for k in range(len(options))], values, width, label=f"layer {layer + 1}")
+        ax.set_xticks([k + width * (len(layers) - 1) / 2 for k in range(len(options))], options)
+        ax.set_title(component)
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].set_ylabel("searched networks choosing it")
+    axes[-1].legend(fontsize=8)
+    fig.suptitle("bit widths chosen by the quantised searches")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _fmt_acc(e: Entry) -> str:
+    std = statistics.pstdev(e.accs) if len(e.accs) > 1 else 0.0
+    return f"{100 * e.acc:.2f} ± {100 * std:.2f}"
+
+
+def write_report(out: Path, config: StudyConfig, points: list[Point], records: dict[str, Record],
+                 skipped: dict[str, str], header: str) -> list[str]:
+    """study.md and its PNGs from the records; returns the files written."""
+    by_key = {p.key: p for p in points}
+    rows = [row for key in by_key if key in records and records[key].status == "done" for row in records[key].rows]
+    lines = ["# LPGNAS study", "", header, ""]
+    for name, reason in skipped.items():
+        lines.append(f"- skipped {name}: {reason}")
+    files = ["study.md"]
+    datasets = list(dict.fromkeys(p.dataset for p in points))
+    for dataset in datasets:
+        for split in splits_of(dataset):
+            table = entries(rows, dataset, split)
+            if not table:
+                continue
+            lines += ["", f"## {dataset}, {split} split", "",
+                      f"Test accuracy over seeds {', '.join(map(str, config.seeds))}; latency simulated on "
+                      f"{config.target}. NAS f32 is the accuracy-only full-precision search "
+                      "(`--no-hw --quant-choices f32`).", "",
+                      "| network | test acc (%) | model (KiB) | buffer (KiB) | latency (ms) |",
+                      "| --- | --- | --- | --- | --- |"]
+            for e in table:
+                lines.append(f"| {e.label} | {_fmt_acc(e)} | {e.model_kib:.1f} | {e.buffer_kib:.1f} | "
+                             f"{e.latency_ms:.4f} |")
+            verdict = comparison(table)
+            if verdict:
+                lines += ["", verdict]
+            name = f"study-{dataset}-{split}-size.png"
+            write_atomic(out / name, _size_plot(table, f"{dataset} ({split} split): accuracy vs model size"))
+            lines += ["", f"![{dataset} {split}]({name})"]
+            files.append(name)
+    counts = bit_histogram(rows)
+    searched = sum(1 for r in rows if r["label"] in QUANTISED_SEARCHES)
+    lines += ["", "## Quantisation statistics", "",
+              f"Bit widths chosen by {searched} quantised searches ({', '.join(QUANTISED_SEARCHES)}; every dataset, "
+              "split and seed above), per layer and component:", "",
+              "| layer | component | " + " | ".join(("b1", "t2", "q2", "q4", "q8", "q16", "f32")) + " |",
+              "| --- | --- |" + " --- |" * 7]
+    for (layer, component), counter in sorted(counts.items()):
+        cells = " | ".join(str(counter.get(o, 0)) for o in ("b1", "t2", "q2", "q4", "q8", "q16", "f32"))
+        lines.append(f"| {layer + 1} | {component} | {cells} |")
+    if counts:
+        write_atomic(out / "study-bits.png", _bits_plot(counts))
+        files.append("study-bits.png")
+        lines += ["", "![bit widths](study-bits.png)"]
+    summary = forced_summary(rows)
+    lines += ["", "Uniform widths forced on the searched networks (each retrained from scratch on its search's "
+              "seed and split); Δ is the change against the same network with its searched widths:", "",
+              "| setting | networks | test acc (%) | Δ (points) |", "| --- | --- | --- | --- |"]
+    for setting, s in summary.items():
+        lines.append(f"| {setting} | {s['n']} | {100 * s['acc'][0]:.2f} ± {100 * s['acc'][1]:.2f} | "
+                     f"{100 * s['delta'][0]:+.2f} ± {100 * s['delta'][1]:.2f} |")
+    lines += ["", knee_verdict(summary), "", "## Time per part", "", "| dataset | part | points | seconds |",
+              "| --- | --- | --- | --- |"]
+    parts: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for key, point in by_key.items():
+        if key in records:
+            part = {"baseline": "manual baselines", "forced": "forced uniform widths"}.get(point.kind, point.label)
+            parts[point.dataset, part].append(records[key].seconds)
+    for (dataset, part), seconds in parts.items():
+        lines.append(f"| {dataset} | {part} | {len(seconds)} | {sum(seconds):.0f} |")
+    failed = [(k, records[k].error) for k in by_key if k in records and records[k].status == "failed"]
+    if failed:
+        lines += ["", "Failed points:", ""] + [f"- {k}: {e}" for k, e in failed]
+    write_text(out / "study.md", "\n".join(lines) + "\n")
+    return files
+
+
+def run_study(config: StudyConfig, out: str, workers: int = 1, data_root: str | None = None,
+              progress: bool = False, header: str = "") -> dict:
+    """Both phases into `out`, then the report; finished points of an earlier run are kept."""
+    datasets, skipped = available(config.datasets, data_root)
+    if not datasets:
+        raise InputError("datasets", "", "none of the study's datasets is available: " + "; ".join(skipped.values()))
+    points = phase1(config, datasets)
+    records = run_points(points, out, workers, threads=config.threads, progress=progress, desc="study: phase 1",
+                         data_root=data_root)
+    forced = phase2(config, records, points)
+    records = run_points(forced, out, workers, threads=config.threads, progress=progress, desc="study: phase 2",
+                         data_root=data_root)
+    files = write_report(Path(out), config, points + forced, records, skipped, header)
+    failed = [k for k in (p.key for p in points + forced) if records[k].status == "failed"]
+    return {"study_dir": str(Path(out).resolve()), "points": len(points) + len(forced), "failed": failed,
+            "skipped": skipped, "files": files}

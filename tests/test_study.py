@@ -1,0 +1,97 @@
+"""The study: its points, the forced uniform widths, the verdicts, and the quick mode end to end."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lpgnas.study import (
+    BASELINES,
+    SEARCHES,
+    UNIFORM,
+    Entry,
+    StudyConfig,
+    comparison,
+    forced_arch,
+    knee_verdict,
+    phase1,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_phase1_has_every_baseline_and_search_per_split_and_seed():
+    points = phase1(StudyConfig(seeds=(0, 1, 2)), ["cora", "photo"])
+    per_run = len(BASELINES) + len(SEARCHES)
+    assert len(points) == per_run * 3 * (2 + 1)  # cora: full and public; photo: full only
+    assert len({p.key for p in points}) == len(points)
+    assert {p.options["split"] for p in points if p.dataset == "photo"} == {"full"}
+    nas = [p for p in points if p.label == "NAS f32"]
+    assert nas and all(p.options["no_hw"] and p.options["quant_choices"] == "f32" for p in nas)
+
+
+def test_forced_arch_sets_every_component_and_attention_only_where_it_exists():
+    arch = {"layers": [
+        {"attention": "gat", "aggregation": "sum", "activation": "elu", "hidden": 8, "heads": 8,
+         "quant": {"weight": "f32", "feature": "q16", "attention": "q2", "message": "q8"}},
+        {"attention": "gcn", "aggregation": "sum", "heads": 1,
+         "quant": {"weight": "b1", "feature": "q2", "message": "f32"}}]}
+    forced = forced_arch(arch, "q4", "q8")
+    assert forced["layers"][0]["quant"] == {"weight": "q4", "feature": "q8", "message": "q8", "attention": "q8"}
+    assert forced["layers"][1]["quant"] == {"weight": "q4", "feature": "q8", "message": "q8"}
+    assert forced["layers"][0]["hidden"] == 8 and arch["layers"][0]["quant"]["weight"] == "f32"
+
+
+def _summary(accs: dict[str, float]) -> dict:
+    return {s: {"n": 3, "acc": (accs[s], 0.0), "delta": (0.0, 0.0)} for s in UNIFORM}
+
+
+def test_knee_verdict_follows_the_numbers():
+    knee = _summary({"W8A8": 0.82, "W4A8": 0.818, "W2A8": 0.70, "W4A4": 0.75, "W8A4": 0.76})
+    assert "W4A8 is the knee" in knee_verdict(knee)
+    flat = _summary({"W8A8": 0.82, "W4A8": 0.819, "W2A8": 0.815, "W4A4": 0.817, "W8A4": 0.818})
+    assert "does not stand out" in knee_verdict(flat)
+    assert "Not every" in knee_verdict({})
+
+
+def test_comparison_names_the_best_of_each_side():
+    table = [Entry("gcn", "baseline", [0.82, 0.83], 90.0, 10.0, 0.05),
+             Entry("gat-w4a8", "baseline", [0.80], 45.0, 10.0, 0.05),
+             Entry("lpgnas-hw λ=0.1", "search", [0.822], 12.0, 10.0, 0.02)]
+    text = comparison(table)
+    assert "(gcn) 82.50 %" in text and "-0.30 points" in text and "matches or beats" in text
+    assert "0.13x" in text and "(smaller)" in text
+
+
+def test_quick_study_runs_every_path(data_root, tmp_path):
+    out = tmp_path / "study"
+    cmd = [sys.executable, str(REPO / "examples" / "study" / "run_study.py"), "--quick", "--workers", "2",
+           "--data-root", str(data_root), "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = (out / "study.md").read_text()
+    for needle in ("## cora, full split", "## cora, public split", "NAS f32", "lpgnas-hw λ=0.1", "sage-mean-w4a8",
+                   "## Quantisation statistics", "| W4A8 |", "## Time per part", "Best quantised search"):
+        assert needle in report
+    for name in ("study-cora-full-size.png", "study-cora-public-size.png", "study-bits.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    with sqlite3.connect(out / "sweep.sqlite") as conn:
+        kinds = dict(conn.execute("SELECT kind, count(*) FROM points WHERE status='done' GROUP BY kind"))
+    assert kinds == {"baseline": 2 * len(BASELINES), "search": 2 * len(SEARCHES), "forced": 2 * 2 * len(UNIFORM)}
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)  # finished points are kept
+    assert again.returncode == 0 and (out / "study.md").read_text().split("\n", 3)[3] == report.split("\n", 3)[3]
+
+
+def test_missing_datasets_are_skipped_with_a_reason(data_root, tmp_path):
+    from lpgnas.study import available
+
+    present, skipped = available(("cora", "nonexistent"), str(data_root))
+    assert present == ["cora"] and "nonexistent" in skipped["nonexistent"]
+    with pytest.raises(Exception, match="none of the study's datasets"):
+        from lpgnas.study import run_study
+
+        run_study(StudyConfig(datasets=("nonexistent",)), str(tmp_path / "s"), data_root=str(data_root))
