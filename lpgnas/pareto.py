@@ -100,6 +100,8 @@ def _plot(rows: list[dict], dataset: str, field: str, label: str) -> bytes:
 def write_pareto(sweep_dir: Path, records: list) -> list[str]:
     """pareto.csv and the PNGs for the done records; the files written (relative to sweep_dir)."""
     rows = annotate([row for r in records if r.status == "done" for row in r.rows])
+    kinds = {"search": 0, "reference": 1}
+    rows.sort(key=lambda r: (r["dataset"], r["target"], kinds.get(r["kind"], 2), r["latency_ms"]))
     write_text(sweep_dir / "pareto.csv", _csv(rows))
     files = ["pareto.csv"]
     for dataset in sorted({r["dataset"] for r in rows}):
