@@ -21,14 +21,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def parse_int_list(text: str) -> list[int]:
+def _parse_list(text: str, kind: type, noun: str) -> list:
     try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+        values = [kind(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated {noun}s, got {text!r}") from None
     if not values:
-        raise argparse.ArgumentTypeError("expected at least one integer")
+        raise argparse.ArgumentTypeError(f"expected at least one {noun}")
     return values
+
+
+def parse_int_list(text: str) -> list[int]:
+    return _parse_list(text, int, "integer")
 
 
 def positive_int(text: str) -> int:
@@ -171,13 +175,7 @@ def _run_targets(args: argparse.Namespace) -> int:
 
 
 def parse_float_list(text: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError("expected at least one number")
-    return values
+    return _parse_list(text, float, "number")
 
 
 def _add_sweep(sub) -> None:

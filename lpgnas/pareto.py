@@ -58,6 +58,15 @@ def _csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
+def png_bytes(fig) -> bytes:
+    """A finished figure as PNG bytes (written atomically by the caller); the figure is closed."""
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def _plot(rows: list[dict], dataset: str, field: str, label: str) -> bytes:
     fig, ax = plt.subplots(figsize=(7.5, 5), dpi=120)
     targets = sorted({r["target"] for r in rows})
@@ -90,11 +99,7 @@ def _plot(rows: list[dict], dataset: str, field: str, label: str) -> bytes:
     ax.set_title(f"{dataset}: accuracy vs {label.split(' (')[0]}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig)
 
 
 def write_pareto(sweep_dir: Path, records: list) -> list[str]:

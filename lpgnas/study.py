@@ -11,7 +11,6 @@ The report (study.md and PNGs) is made from the records alone.
 
 from __future__ import annotations
 
-import io
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from hwsim.errors import InputError  # noqa: E402
 from hwsim.network import WEIGHT_QUANTS, has_coefficients  # noqa: E402
 from lpgnas.data import dataset_info, load_dataset  # noqa: E402
-from lpgnas.pareto import frontier  # noqa: E402
+from lpgnas.pareto import frontier, png_bytes  # noqa: E402
 from lpgnas.runio import write_atomic, write_text  # noqa: E402
 from lpgnas.sweep import run_points  # noqa: E402
 from lpgnas.sweepspec import Point, baseline_path, point_key  # noqa: E402
@@ -249,11 +248,7 @@ def _size_plot(table: list[Entry], title: str) -> bytes:
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig)
 
 
 def _bits_plot(counts: dict[tuple[int, str], Counter]) -> bytes:
@@ -271,11 +266,7 @@ def _bits_plot(counts: dict[tuple[int, str], Counter]) -> bytes:
     axes[0].set_ylabel("searched networks choosing it")
     axes[-1].legend(fontsize=8)
     fig.suptitle("bit widths chosen by the quantised searches")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig)
 
 
 def _fmt_acc(e: Entry) -> str:
