@@ -89,8 +89,11 @@ def _plot(rows: list[dict], dataset: str, field: str, label: str) -> bytes:
                        s=150 if star else 36, edgecolor="black", linewidth=0.6, zorder=3)
             ax.annotate(r["label"], (r[field], 100 * r["test_acc"]), textcoords="offset points", xytext=(5, 4),
                         fontsize=7, color="0.25")
-    ax.scatter([], [], marker="*", s=150, color="white", edgecolor="black", label="--no-hw search")
-    ax.scatter([], [], marker="s", s=36, color="white", edgecolor="black", label="manual baselines")
+    kinds = {r["kind"] for r in rows}
+    if "reference" in kinds:  # legend keys only for the markers drawn
+        ax.scatter([], [], marker="*", s=150, color="white", edgecolor="black", label="--no-hw search")
+    if kinds - {"search", "reference"}:
+        ax.scatter([], [], marker="s", s=36, color="white", edgecolor="black", label="manual baselines")
     values = [r[field] for r in rows if r[field] > 0]
     if values and max(values) / min(values) > 20:
         ax.set_xscale("log")
