@@ -156,10 +156,11 @@ class Quantizer(nn.Module):
         """Σ p_i·q_i; also records the expected relative error Σ p_i·‖q_i − x‖²/‖x‖² (see distortion)."""
         if probs is None:
             return quantized[0]
-        plain = x.detach()
-        energy = plain.square().sum().clamp(min=_EPS)
-        errors = torch.stack([(q.detach() - plain).square().sum() / energy for q in quantized])
-        self.distortion = (probs * errors).sum()
+        if torch.is_grad_enabled():  # only a differentiated forward's distortion is ever read
+            plain = x.detach()
+            energy = plain.square().sum().clamp(min=_EPS)
+            errors = torch.stack([(q.detach() - plain).square().sum() / energy for q in quantized])
+            self.distortion = (probs * errors).sum()
         return sum(p * q for p, q in zip(probs, quantized))
 
     def _cached(self, x: Tensor, kind: str, compute) -> list[Tensor]:
