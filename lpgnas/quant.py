@@ -161,6 +161,8 @@ class Quantizer(nn.Module):
             energy = plain.square().sum().clamp(min=_EPS)
             errors = torch.stack([(q.detach() - plain).square().sum() / energy for q in quantized])
             self.distortion = (probs * errors).sum()
+        else:
+            self.distortion = None
         return sum(p * q for p, q in zip(probs, quantized))
 
     def _cached(self, x: Tensor, kind: str, compute) -> list[Tensor]:
