@@ -95,7 +95,7 @@ class Quantizer(nn.Module):
         self.running = running
         self.momentum = momentum
         self.register_buffer("running_max", torch.zeros(()))
-        self.distortion: Tensor | None = None  # E_p[relative error] of the last mixed forward
+        self.distortion: Tensor | None = None  # E_p[relative error] of the last mixed forward with gradients
         self._cached_input: Tensor | None = None
         self._cached_key: tuple | None = None
         self._cached_output: Tensor | None = None
