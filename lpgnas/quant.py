@@ -147,9 +147,9 @@ class Quantizer(nn.Module):
         max_abs = self.calibrated_max(x)
         quantized = [fake_quant(x, option, max_abs) for option in self.options]
         if len(quantized) > 1:
-            plain = x.detach()
-            quantized = [q if q is x else q * ((plain * q.detach()).sum() / q.detach().square().sum().clamp(min=_EPS))
-                         for q in quantized]
+            plain = x.detach().reshape(-1)
+            quantized = [q if q is x else q * (torch.dot(plain, flat) / torch.dot(flat, flat).clamp(min=_EPS))
+                         for q in quantized for flat in (q.detach().reshape(-1),)]
         return quantized
 
     def _mix(self, quantized: list[Tensor], probs: Tensor | None, x: Tensor) -> Tensor:
