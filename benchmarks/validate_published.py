@@ -73,17 +73,18 @@ def bound(report: Report) -> str:
 def run(cases: tuple[Case, ...], data_root: str | None) -> tuple[list[dict], list[str]]:
     rows, skipped, graphs = [], [], {}
     for case in cases:
-        if case.dataset not in graphs:
+        if case.dataset not in graphs:  # each graph loaded and converted once
             try:
-                graphs[case.dataset] = load_dataset(case.dataset, data_root)
+                data = load_dataset(case.dataset, data_root)
+                graphs[case.dataset] = (data, data.to_hw())
             except InputError as err:
                 graphs[case.dataset] = err
-        data = graphs[case.dataset]
-        if isinstance(data, InputError):
-            skipped.append(f"{case.accelerator} on {case.dataset}: skipped ({data})")
+        if isinstance(graphs[case.dataset], InputError):
+            skipped.append(f"{case.accelerator} on {case.dataset}: skipped ({graphs[case.dataset]})")
             continue
+        data, hw_graph = graphs[case.dataset]
         target = load_target(str(PUBLISHED / case.target_file))
-        report = simulate(data.to_hw(), gcn(case.precision), target, data.num_classes)
+        report = simulate(hw_graph, gcn(case.precision), target, data.num_classes)
         predicted_us = report.latency_ms * 1e3
         rows.append({"accelerator": case.accelerator, "target": target.name, "dataset": data.name,
                      "precision": case.precision, "published_us": case.published_us,
