@@ -49,7 +49,7 @@ from lpgnas.train import SeedResult, accuracy, best_run, seed_everything, summar
 # retrained to 81.0 % (seed 0); 3 weight steps per epoch to 80.7 % (seed 0) in 1.7x the time;
 # both together with 2 steps to 78.7 / 76.5 % (seeds 0 / 1); weight steps on uniformly drawn
 # paths (SPOS-style fair training) to 79.9 % (seed 0) -- none a clear gain over 79.7 %.
-# Session 3 (seeds 0/1, retraining 0-2): ARCH_LR 0.03 79.4 % (probabilities stay near uniform);
+# Session 3 (search seed 0, or seeds 0 / 1 where two figures; retraining 0-2): ARCH_LR 0.03 79.4 %;
 # 800 epochs 77.6 %; 60 % warm-up with 16 paths per step 77.0 / 77.9 %; weight decay 0.05
 # 78.3 %; an entropy bonus on α 77.9 / 74.2 %; a local-expectation estimator (every candidate
 # of 2 choices scored in one sampled context) 68.9 / 31.9 %. On a searched supernet the GCN
