@@ -108,6 +108,7 @@ class SuperLayer(nn.Module):
             f"{att.replace('-', '_')}_{v}": nn.Parameter(torch.empty(1, *shape))
             for att, vectors in ATTENTION_VECTORS.items() for v in vectors})
         self.bias = nn.Parameter(torch.zeros(*shape))
+        self.path_l2 = torch.zeros(())  # ‖θ‖² of the slices the last forward used
         quant = space.quant_choices()
         self.q_weight = Quantizer(quant["q.weight"])
         self.q_feature = Quantizer(quant["q.feature"], running=True)
@@ -140,7 +141,10 @@ class SuperLayer(nn.Module):
         activation = "identity" if self.last else pick["activation"]
         in_width = x.size(1)
         p_w, p_f, p_m, p_a = (sample[name] for name in QUANT_CHOICES)
-        weight = self.q_weight(self.weight[:in_width, :heads, :per_head].reshape(in_width, -1), p_w)
+        raw_weight = self.weight[:in_width, :heads, :per_head]
+        bias = self.bias[:heads, :per_head]
+        self.path_l2 = raw_weight.square().sum() + bias.square().sum()
+        weight = self.q_weight(raw_weight.reshape(in_width, -1), p_w)
         x = self.q_feature(x, p_f)
         if x.is_sparse:
             values = F.dropout(x.values(), self.dropout, self.training)
@@ -159,7 +163,6 @@ class SuperLayer(nn.Module):
             alpha = F.dropout(alpha, self.dropout, self.training)
             messages = messages * alpha.unsqueeze(-1)
         out = scatter(messages, dst, dim=0, dim_size=h.size(0), reduce=aggregation)
-        bias = self.bias[:heads, :per_head]
         out = (out + bias).mean(dim=1) if self.last else (out + bias).reshape(-1, heads * per_head)
         return resolve_activation(activation)(out)
 
@@ -167,6 +170,7 @@ class SuperLayer(nn.Module):
         if which not in ATTENTION_VECTORS[attention]:
             return None
         vector = self.attention_vectors[f"{attention.replace('-', '_')}_{which}"][:, :heads, :per_head]
+        self.path_l2 = self.path_l2 + vector.square().sum()
         return self.q_weight(vector, p_w)
 
 
@@ -186,6 +190,15 @@ class SuperNet(nn.Module):
         for layer, layer_sample in zip(self.layers, sample):
             x = layer(x, edge_index, layer_sample)
         return x
+
+    def path_l2(self) -> Tensor:
+        """‖θ‖² of the parameters the last forward's path used.
+
+        The weight step adds it as that path's own L2 term, so each path trains as it will be
+        retrained (Adam + L2). A decay on the whole supernet would shrink every slice the step
+        did not sample.
+        """
+        return sum(layer.path_l2 for layer in self.layers)
 
     def distortion(self) -> Tensor:
         """Σ over the mixed tensors of the last forward of E_p[‖Q(x) − x‖² / ‖x‖²].
