@@ -45,7 +45,8 @@ from lpgnas.train import SeedResult, accuracy, best_run, seed_everything, summar
 # no weight decay (the gradients of a freshly initialised supernet are ~1e-6, which an L2
 # term on α would swamp). The first third of the epochs trains weights only (FBNet's
 # warm-up), so architecture steps start from a trained supernet (how little it has learnt
-# then: see the session-4 record below). Gumbel temperature: annealed exponentially from 5 to 0.5 (GDAS: 10 -> 0.1).
+# then: see the session-4 record below). Gumbel temperature: annealed exponentially from 5
+# to 0.5 (GDAS: 10 -> 0.1).
 # Tried since (Cora, --no-hw, 500 epochs, retraining seeds 0-1): dropout 0.5 with rate 0.01
 # retrained to 81.0 % (seed 0); 3 weight steps per epoch to 80.7 % (seed 0) in 1.7x the time;
 # both together with 2 steps to 78.7 / 76.5 % (seeds 0 / 1); weight steps on uniformly drawn
@@ -56,17 +57,18 @@ from lpgnas.train import SeedResult, accuracy, best_run, seed_everything, summar
 # of 2 choices scored in one sampled context) 68.9 / 31.9 %. On a searched supernet the GCN
 # path ranks among the best layer-1 pairs, so it is α's learning, not the shared weights,
 # that misses it.
-# Session 4 (search seeds 0 / 1, retraining 0-2 with Adam + L2, see RETRAIN_PLAIN): AdamW on
-# the supernet 79.4 / 77.2 %; the path's own L2 term 81.1 / 74.1 %; with the calibrated score
-# too (score_loss) 80.8 / 81.5 %; that plus an RMS normalisation of every candidate's output
-# (DARTS's affine-free batch norm, against scale differences between candidates) 79.6 /
-# 80.3 %; plus search dropout 0.5 79.4 / 79.7 %. Seeds 2 / 3 with the kept pair (path L2,
-# calibrated score): 80.4 / 80.9 %. Open problem: at the end of the warm-up the supernet
-# classifies a GCN-shaped path at ~12 % validation accuracy (its random paths, ~40 % of them
-# at <= 2 bits, train to ~20 %), so α's first steps pick what learns fastest, nearly always a
-# `const`/`sum` first layer. With the RMS normalisation and f32 widths during the warm-up the
-# warm-up does train (72-74 % for the same probe paths) and seed 0 derived a GAT-like network
-# (81.6 %), but seed 1 still `const`/`sum` (79.5 %), in 1.6x the search time.
+# Session 4 (search seeds 0 / 1, retraining 0-2 with Adam + L2, see RETRAIN_PLAIN): the
+# session-3 method (AdamW on the supernet, plain cross-entropy score) 79.4 / 77.2 %; the
+# path's own L2 term 81.1 / 74.1 %; with the calibrated score too (score_loss, kept) 81.0 /
+# 81.5 %, and 80.4 / 80.9 % for seeds 2 / 3; that plus an RMS normalisation of every
+# candidate's output (DARTS's affine-free batch norm, against scale differences between
+# candidates) 79.6 / 80.3 %; the kept pair with search dropout 0.5 79.4 / 79.7 %. Open
+# problem: at the end of the warm-up the supernet classifies a GCN-shaped path at ~12 %
+# validation accuracy (its random paths, ~40 % of them at <= 2 bits, train to ~20 %), so α's
+# first steps pick what learns fastest, nearly always a `const`/`sum` first layer. With the
+# RMS normalisation and f32 widths during the warm-up the warm-up does train (72-74 % for the
+# same probe paths) and seed 0 derived a GAT-like network (81.6 %), but seed 1 still
+# `const`/`sum` (79.5 %), in 1.6x the search time.
 WEIGHT_LR, WEIGHT_DECAY, SEARCH_DROPOUT, GRAD_CLIP = 0.02, 5e-4, 0.2, 1.0
 ARCH_LR, ARCH_BETAS = 0.1, (0.5, 0.999)
 WARMUP_FRACTION = 1 / 3
