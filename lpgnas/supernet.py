@@ -108,7 +108,7 @@ class SuperLayer(nn.Module):
             f"{att.replace('-', '_')}_{v}": nn.Parameter(torch.empty(1, *shape))
             for att, vectors in ATTENTION_VECTORS.items() for v in vectors})
         self.bias = nn.Parameter(torch.zeros(*shape))
-        self.path_l2 = torch.zeros(())  # ‖θ‖² of the slices the last forward used
+        self.path_l2 = torch.zeros(())  # ‖θ‖² of the slices the last training forward used
         quant = space.quant_choices()
         self.q_weight = Quantizer(quant["q.weight"])
         self.q_feature = Quantizer(quant["q.feature"], running=True)
@@ -143,7 +143,8 @@ class SuperLayer(nn.Module):
         p_w, p_f, p_m, p_a = (sample[name] for name in QUANT_CHOICES)
         raw_weight = self.weight[:in_width, :heads, :per_head]
         bias = self.bias[:heads, :per_head]
-        self.path_l2 = raw_weight.square().sum() + bias.square().sum()
+        if self.training:  # only the weight step reads it; the architecture step runs in eval mode
+            self.path_l2 = raw_weight.square().sum() + bias.square().sum()
         weight = self.q_weight(raw_weight.reshape(in_width, -1), p_w)
         x = self.q_feature(x, p_f)
         if x.is_sparse:
@@ -170,7 +171,8 @@ class SuperLayer(nn.Module):
         if which not in ATTENTION_VECTORS[attention]:
             return None
         vector = self.attention_vectors[f"{attention.replace('-', '_')}_{which}"][:, :heads, :per_head]
-        self.path_l2 = self.path_l2 + vector.square().sum()
+        if self.training:
+            self.path_l2 = self.path_l2 + vector.square().sum()
         return self.q_weight(vector, p_w)
 
 
@@ -192,7 +194,7 @@ class SuperNet(nn.Module):
         return x
 
     def path_l2(self) -> Tensor:
-        """‖θ‖² of the parameters the last forward's path used.
+        """‖θ‖² of the parameters the last training-mode forward's path used.
 
         The weight step adds it as that path's own L2 term, so each path trains as it will be
         retrained (Adam + L2). A decay on the whole supernet would shrink every slice the step

@@ -22,7 +22,7 @@ def test_path_l2_is_the_squared_norm_of_the_sampled_slices_only():
     net, controller = SuperNet(space, in_channels=5, num_classes=3), ArchController(space)
     x, edge_index = torch.randn(12, 5), _ring(12)
     sample = controller.sample(tau=1.0)
-    net.eval()
+    net.train()  # the weight step's mode, the one that records the term
     net(x, edge_index, sample)
     expected, width = 0.0, 5
     for layer, picks in zip(net.layers, sample):
