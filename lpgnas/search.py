@@ -69,6 +69,11 @@ from lpgnas.train import SeedResult, accuracy, best_run, seed_everything, summar
 # RMS normalisation and f32 widths during the warm-up the warm-up does train (72-74 % for the
 # same probe paths) and seed 0 derived a GAT-like network (81.6 %), but seed 1 still
 # `const`/`sum` (79.5 %), in 1.6x the search time.
+# Session 5 (branch supernet-input-rows: hidden-layer input rows indexed by the previous
+# layer's (head, unit), a weight-sharing fix): the warm-up's train accuracy stays at chance;
+# f32 widths in the warm-up *and* WEIGHT_LR 0.005 lift every probe path to 68-71 % at its end
+# (either alone does not), but α then collapses to `const`/`sum` within ~80 steps and the
+# other paths fall back to 25-30 % (retrained 81.2 %, seed 0).
 WEIGHT_LR, WEIGHT_DECAY, SEARCH_DROPOUT, GRAD_CLIP = 0.02, 5e-4, 0.2, 1.0
 ARCH_LR, ARCH_BETAS = 0.1, (0.5, 0.999)
 WARMUP_FRACTION = 1 / 3
