@@ -34,48 +34,20 @@ from lpgnas.space import Network, SearchSpace, parse_quant_choices
 from lpgnas.supernet import ArchController, SuperNet
 from lpgnas.train import SeedResult, accuracy, best_run, seed_everything, summarize, train_once
 
-# Search hyper-parameters. Weights: Adam with the sampled path's own L2 term (see
-# SuperNet.path_l2: each path trains as it is retrained; decay on the whole supernet would
-# shrink every slice a step did not sample), a higher rate and lighter dropout than the GCN
-# paper's and DARTS's gradient clipping, because every step trains a different random path
-# of a huge space: with the GCN paper's settings a GCN-shaped path of the Cora supernet
-# reached 55 % validation accuracy after 300 steps, with these 72 % after 200 (measured while
-# tuning, 2026-11-24). Architecture: Adam with DARTS's betas (0.5, 0.999), a large rate (one
-# search round here is ~200 architecture steps; 0.01 left the probabilities near uniform) and
-# no weight decay (the gradients of a freshly initialised supernet are ~1e-6, which an L2
-# term on α would swamp). The first third of the epochs trains weights only (FBNet's
-# warm-up), so architecture steps start from a trained supernet (how little it has learnt
-# then: see the session-4 record below). Gumbel temperature: annealed exponentially from 5
-# to 0.5 (GDAS: 10 -> 0.1).
-# Tried since (Cora, --no-hw, 500 epochs, retraining seeds 0-1): dropout 0.5 with rate 0.01
-# retrained to 81.0 % (seed 0); 3 weight steps per epoch to 80.7 % (seed 0) in 1.7x the time;
-# both together with 2 steps to 78.7 / 76.5 % (seeds 0 / 1); weight steps on uniformly drawn
-# paths (SPOS-style fair training) to 79.9 % (seed 0) -- none a clear gain over 79.7 %.
-# Session 3 (search seed 0, or seeds 0 / 1 where two figures; retraining 0-2): ARCH_LR 0.03 79.4 %;
-# 800 epochs 77.6 %; 60 % warm-up with 16 paths per step 77.0 / 77.9 %; weight decay 0.05
-# 78.3 %; an entropy bonus on α 77.9 / 74.2 %; a local-expectation estimator (every candidate
-# of 2 choices scored in one sampled context) 68.9 / 31.9 %. On a searched supernet the GCN
-# path ranks among the best layer-1 pairs, so it is α's learning, not the shared weights,
-# that misses it.
-# Session 4 (search seeds 0 / 1, retraining 0-2 with Adam + L2, see RETRAIN_PLAIN): the
-# session-3 method (AdamW on the supernet, plain cross-entropy score) 79.4 / 77.2 %; the
-# path's own L2 term 81.1 / 74.1 %; with the calibrated score too (score_loss, kept) 81.0 /
-# 81.5 %, and 80.4 / 80.9 % for seeds 2 / 3; that plus an RMS normalisation of every
-# candidate's output (DARTS's affine-free batch norm, against scale differences between
-# candidates) 79.6 / 80.3 %; the kept pair with search dropout 0.5 79.4 / 79.7 %. Open
-# problem: at the end of the warm-up the supernet classifies a GCN-shaped path at ~12 %
-# validation accuracy (its random paths, ~40 % of them at <= 2 bits, train to ~20 %), so α's
-# first steps pick what learns fastest, nearly always a `const`/`sum` first layer. With the
-# RMS normalisation and f32 widths during the warm-up the warm-up does train (72-74 % for the
-# same probe paths) and seed 0 derived a GAT-like network (81.6 %), but seed 1 still
-# `const`/`sum` (79.5 %), in 1.6x the search time.
-# Session 5 (branch supernet-input-rows: hidden-layer input rows indexed by the previous
-# layer's (head, unit), a weight-sharing fix): the warm-up's train accuracy stays at chance;
-# f32 widths in the warm-up *and* WEIGHT_LR 0.005 lift every probe path to 68-71 % at its end
-# (either alone does not), but α then collapses to `const`/`sum` within ~80 steps and the
-# other paths fall back to 25-30 % (retrained 81.2 %, seed 0).
-WEIGHT_LR, WEIGHT_DECAY, SEARCH_DROPOUT, GRAD_CLIP = 0.02, 5e-4, 0.2, 1.0
-ARCH_LR, ARCH_BETAS = 0.1, (0.5, 0.999)
+# Search hyper-parameters (what each was measured against: docs/search-tuning.md).
+# Weights: Adam with the sampled path's own L2 term (see SuperNet.path_l2: each path trains
+# as it is retrained; decay on the whole supernet would shrink every slice a step did not
+# sample), lighter dropout than the GCN paper's and DARTS's gradient clipping. The first
+# third of the epochs trains weights only (FBNet's warm-up), on random paths at their widest
+# widths: paths drawn at random widths are ~40 % at <= 2 bits, and a warm-up under them left
+# the supernet at chance, so α's first steps picked whatever learnt fastest. At rate 0.02
+# such a warm-up still left most probe paths near chance; at 0.005 it trains them all.
+# Architecture: Adam with DARTS's betas (0.5, 0.999) and no weight decay (the gradients of a
+# freshly initialised supernet are ~1e-6, which an L2 term on α would swamp); rate 0.03:
+# at 0.1 α collapsed on its first leader within ~80 steps. Gumbel temperature: annealed
+# exponentially from 5 to 0.5 (GDAS: 10 -> 0.1).
+WEIGHT_LR, WEIGHT_DECAY, SEARCH_DROPOUT, GRAD_CLIP = 0.005, 5e-4, 0.2, 1.0
+ARCH_LR, ARCH_BETAS = 0.03, (0.5, 0.999)
 WARMUP_FRACTION = 1 / 3
 WEIGHT_STEPS = 1  # weight steps per epoch
 TAU_START, TAU_END = 5.0, 0.5
@@ -294,18 +266,18 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
             details: dict[str, float] = {}
             arch_loss = torch.zeros(())
             if state.epoch >= warmup:
-                # architecture step: validation loss of a sampled path, plus the expected hardware cost;
-                # without dropout, whose noise would drown the small straight-through gradients
+                # architecture step, in eval mode: dropout's noise would drown the score's signal.
+                # α: the score function over ARCH_SAMPLES paths, each at drawn widths (one plain
+                # fake-quantisation per tensor, ~3x cheaper than the mixture); β: the gradient of a
+                # further path's loss through its width mixture, plus the distortion prior
                 supernet.eval()
-                samples = [controller.sample(tau) for _ in range(ARCH_SAMPLES)]
-                logits = supernet(x, edge_index, samples[0])  # with gradients, for the bit widths
+                with torch.no_grad():
+                    samples = [controller.sample(tau, quant="draw") for _ in range(ARCH_SAMPLES)]
+                    values = [float(score_loss(supernet(x, edge_index, sample)[val_mask], y[val_mask]))
+                              for sample in samples]
+                logits = supernet(x, edge_index, controller.sample(tau))
                 loss = score_loss(logits[val_mask], y[val_mask])
                 distortion = supernet.distortion()
-                values = [float(loss.detach())]
-                with torch.no_grad():
-                    for sample in samples[1:]:
-                        scored = supernet(x, edge_index, sample)
-                        values.append(float(score_loss(scored[val_mask], y[val_mask])))
                 supernet.train()
                 total = sum(values)
                 score = sum((v - (total - v) / (len(values) - 1)) * controller.log_prob(sample)
@@ -316,9 +288,11 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
                 state.arch_opt.zero_grad()
                 arch_loss.backward()
                 state.arch_opt.step()
-            # weight steps: training loss of other sampled paths, at sampled widths
+            # weight steps: training loss of other sampled paths, at drawn widths (the warm-up's at
+            # their widest, see WARMUP_FRACTION)
             for _ in range(WEIGHT_STEPS):
-                logits = supernet(x, edge_index, controller.sample(tau, hard_quant=True))
+                widths = "widest" if state.epoch < warmup else "draw"
+                logits = supernet(x, edge_index, controller.sample(tau, quant=widths))
                 weight_loss = F.cross_entropy(logits[train_mask], y[train_mask])
                 weight_loss = weight_loss + WEIGHT_DECAY / 2 * supernet.path_l2()
                 state.weight_opt.zero_grad()

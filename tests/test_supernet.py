@@ -1,8 +1,11 @@
-"""The supernet's per-path L2 term and the search's calibrated path score, on graphs made in code."""
+"""The supernet's weight sharing and per-path L2 term, and the search's calibrated path score,
+on graphs made in code."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
+from lpgnas.model import QuantGNN
 from lpgnas.search import score_loss
 from lpgnas.space import SearchSpace
 from lpgnas.supernet import ArchController, SuperNet
@@ -24,20 +27,89 @@ def test_path_l2_is_the_squared_norm_of_the_sampled_slices_only():
     sample = controller.sample(tau=1.0)
     net.train()  # the weight step's mode, the one that records the term
     net(x, edge_index, sample)
-    expected, width = 0.0, 5
+    expected, previous = 0.0, None
     for layer, picks in zip(net.layers, sample):
         choices = space.arch_choices(layer.layer)
         attention = choices["attention"][int(picks["attention"].argmax())]
         heads = choices["heads"][int(picks["heads"].argmax())]
         per_head = layer.per_head_max if layer.last else choices["hidden"][int(picks["hidden"].argmax())]
-        expected += float(layer.weight[:width, :heads, :per_head].square().sum())
+        rows = layer.input_rows(previous, 5)
+        expected += float(layer.weight[:, :heads, :per_head][rows].square().sum())
         expected += float(layer.bias[:heads, :per_head].square().sum())
         for name, vector in layer.attention_vectors.items():
             if name.startswith(attention.replace("-", "_") + "_"):
                 expected += float(vector[:, :heads, :per_head].square().sum())
-        width = heads * per_head
+        previous = (heads, per_head)
     assert abs(float(net.path_l2()) - expected) <= 1e-4 * expected
     assert float(net.path_l2()) < sum(float(p.square().sum()) for p in net.parameters())
+
+
+def _one_hot(candidates, value) -> torch.Tensor:
+    return F.one_hot(torch.tensor(list(candidates).index(value)), len(candidates)).float()
+
+
+@torch.no_grad()
+def test_a_hidden_unit_meets_the_same_next_layer_weights_at_every_width():
+    """Unit j of head h feeds the next layer through one weight row, whatever the sampled widths:
+    with every other unit silenced, the logits do not depend on the first layer's width."""
+    torch.manual_seed(2)
+    space = SearchSpace(depth=2)
+    net, controller = SuperNet(space, in_channels=5, num_classes=3), ArchController(space)
+    net.eval()
+    x, edge_index = torch.randn(12, 5), _ring(12)
+    first = net.layers[0]
+    first.weight.zero_()
+    first.bias.zero_()
+    first.bias[1, 3] = 1.0  # only unit 3 of head 2 is non-zero: relu(1) = 1 on every node
+    sample = controller.sample(tau=1.0)
+    for name, value in (("attention", "const"), ("aggregation", "sum"), ("activation", "relu")):
+        sample[0][name] = _one_hot(space.arch_choices(0)[name], value)
+    for q in ("q.weight", "q.feature", "q.message", "q.attention"):
+        for layer in sample:
+            layer[q] = _one_hot(space.quant_choices()[q], "f32")
+    outputs = []
+    for heads, hidden in ((2, 8), (4, 16), (8, 256)):
+        sample[0]["heads"] = _one_hot(space.arch_choices(0)["heads"], heads)
+        sample[0]["hidden"] = _one_hot(space.arch_choices(0)["hidden"], hidden)
+        outputs.append(net(x, edge_index, sample))
+    assert float(outputs[0].abs().sum()) > 0
+    for out in outputs[1:]:
+        torch.testing.assert_close(out, outputs[0])
+
+
+@pytest.mark.parametrize("attention", ["const", "gcn", "gat", "gene-linear"])
+@torch.no_grad()
+def test_a_supernet_path_computes_the_network_it_derives(attention):
+    """The hidden layer's unit-RMS scaling is a reparameterisation: the sampled path equals the
+    derived QuantGNN whose first weight is scaled by that constant (and its attention vectors,
+    which read the transformed features, divided by it)."""
+    torch.manual_seed(3)
+    space = SearchSpace(depth=2)
+    net, controller = SuperNet(space, in_channels=5, num_classes=3), ArchController(space)
+    net.eval()
+    x, edge_index = torch.randn(12, 5), _ring(12)
+    sample = controller.sample(tau=1.0, quant="widest")
+    sample[0]["attention"] = _one_hot(space.arch_choices(0)["attention"], attention)
+    expected = net(x, edge_index, sample)
+    network = [{name: int(one_hot.argmax()) for name, one_hot in layer.items()} for layer in sample]
+    arch = space.to_arch(network)
+    model = QuantGNN(arch, in_channels=5, num_classes=3).eval()
+    previous = None
+    for conv, layer, picks in zip(model.convs, net.layers, sample):
+        heads, per_head = layer.output_shape(picks)
+        scale = 1.0 if layer.last else float(layer.hidden_scale)
+        weight = layer.weight[:, :heads, :per_head][layer.input_rows(previous, 5)]
+        conv.weight.copy_(scale * weight.reshape(weight.size(0), -1))
+        bias = layer.bias[:heads, :per_head]
+        conv.bias.copy_(bias.mean(0) if layer.last else bias.reshape(-1))
+        name = conv.attention.replace("-", "_")
+        for which, vector in zip("lrg", (conv.att_l, conv.att_r, conv.att_g)):
+            if vector is not None:
+                source = layer.attention_vectors[f"{name}_{which}"][:, :heads, :per_head]
+                vector.copy_(source if which == "g" else source / scale)
+        previous = (heads, per_head)
+    assert float(net.layers[0].hidden_scale) != 1.0
+    torch.testing.assert_close(model(x, edge_index), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_score_loss_ignores_the_scale_of_the_logits():
