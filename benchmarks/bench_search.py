@@ -3,6 +3,8 @@ time to build the cost tensors.
 
 Usage: python benchmarks/bench_search.py [--dataset cora] [--epochs 10] [--repeats 3] [--target zcu102]
 Goals (issue 4): penalty overhead <= 5 % of a step; cost tensors <= 2 s on Cora, <= 10 s on Photo.
+The side-by-side epochs are noisy on a shared machine, so the penalty's own work is also timed
+alone and reported as a share of the epoch.
 """
 
 from __future__ import annotations
@@ -57,6 +59,21 @@ def epoch_seconds(problem, epochs: int, repeats: int) -> tuple[float, float]:
     return best[True], best[False]
 
 
+def penalty_seconds(problem, calls: int = 200) -> float:
+    """Seconds per call of the penalty's own work in an architecture step: the expected cost of the
+    controller's probabilities, the penalty terms and their backward pass.
+
+    The side-by-side epochs above differ by this and by machine noise, which on this shared
+    machine swings a ~1 s epoch by ±15 % between runs; timed alone it is the overhead's floor.
+    """
+    controller = new_state(problem).controller
+    start = time.perf_counter()
+    for _ in range(calls):
+        total, _ = problem.penalty(torch.zeros((), requires_grad=True), controller.probabilities())
+        total.backward()
+    return (time.perf_counter() - start) / calls
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="cora")
@@ -71,6 +88,9 @@ def main() -> None:
     print(f"{args.dataset}, search epoch (architecture step scoring {search.ARCH_SAMPLES} paths + weight step), "
           f"best of {args.repeats} x {args.epochs} epochs: with penalty {with_penalty * 1e3:.1f} ms, "
           f"without {without * 1e3:.1f} ms, overhead {100 * (with_penalty / without - 1):+.1f} %")
+    own = penalty_seconds(problem)
+    print(f"the penalty alone (expected cost, terms, backward): {own * 1e3:.2f} ms per step, "
+          f"{100 * own / without:.2f} % of the epoch without it")
     for name in args.tables.split(","):
         fresh, cached = table_seconds(name, args.target)
         print(f"cost tensors on {name} ({args.target}, 2 layers): {fresh:.3f} s with the buffer simulation, "

@@ -40,8 +40,9 @@ from lpgnas.train import SeedResult, accuracy, best_run, seed_everything, summar
 # sample), lighter dropout than the GCN paper's and DARTS's gradient clipping. The first
 # third of the epochs trains weights only (FBNet's warm-up), on random paths at their widest
 # widths: paths drawn at random widths are ~40 % at <= 2 bits, and a warm-up under them left
-# the supernet at chance, so α's first steps picked whatever learnt fastest. At rate 0.02
-# such a warm-up still left most probe paths near chance; at 0.005 it trains them all.
+# the supernet at chance, so α's first steps picked whatever learnt fastest. Rate 0.005: at
+# 0.02 even a widest-width warm-up left most probe paths near chance (measured before the
+# hidden outputs were scaled, see SuperLayer.forward; 0.02 with the scaling is untried).
 # Architecture: Adam with DARTS's betas (0.5, 0.999) and no weight decay (the gradients of a
 # freshly initialised supernet are ~1e-6, which an L2 term on α would swamp); rate 0.03:
 # at 0.1 α collapsed on its first leader within ~80 steps. Gumbel temperature: annealed

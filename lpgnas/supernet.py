@@ -3,9 +3,10 @@
 Architecture choices are sampled per step with hard Gumbel-softmax, so one path runs and
 memory stays that of one network; their logits learn from the sampled path's validation loss
 through a score-function estimator (see lpgnas.search for why not the straight-through gate).
-Widths share weights: a layer holds its largest weight tensor and slices the sampled
-(input width, heads, hidden) block out of it. Quantisation choices mix the tensor quantised
-at every candidate width, weighted by softmax(β) (DNAS).
+Widths share weights: a layer holds its largest weight tensor and takes the sampled (heads,
+hidden) block out of it, with one fixed input row per unit of the layer before
+(SuperLayer.input_rows). A quantisation choice either mixes the tensor quantised at every
+candidate width, weighted by softmax(β) (DNAS), or takes one width (ArchController.sample).
 """
 
 from __future__ import annotations
