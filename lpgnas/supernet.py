@@ -58,6 +58,9 @@ class ArchController(nn.Module):
         Architecture samples are constant one-hots: their logits learn from the score-function
         term of `log_prob` (see lpgnas.search).
         """
+        if quant not in ("mix", "draw", "widest"):
+            raise ValueError(f"Could not resolve quantisation sampling {quant!r} "
+                             "among choices ['mix', 'draw', 'widest']")
         out = []
         for i in range(self.space.depth):
             layer: Sample = {}
@@ -69,7 +72,7 @@ class ArchController(nn.Module):
                     layer[name] = F.softmax(logits, dim=0)
                 elif quant == "draw":
                     layer[name] = F.gumbel_softmax(logits.detach(), tau=tau, hard=True)
-                else:
+                else:  # widest: the candidates are ordered from narrowest to widest
                     layer[name] = F.one_hot(torch.tensor(len(logits) - 1), len(logits)).float()
             out.append(layer)
         return out
