@@ -36,16 +36,25 @@ class HardwarePenalty(nn.Module):
         self.buffer_budget_bytes = buffer_budget_bytes
         self.budget_weight = budget_weight
 
+    def value(self, latency_ms: Tensor, peak_buffer_bytes: Tensor) -> Tensor:
+        """The penalty of a latency and a peak buffer (expected or exact)."""
+        penalty = self.latency_weight * latency_ms / self.reference_latency_ms \
+            + self.buffer_weight * peak_buffer_bytes / self.reference_buffer_bytes
+        if self.latency_budget_ms is not None:
+            penalty = penalty + self.budget_weight * torch.relu(latency_ms / self.latency_budget_ms - 1)
+        if self.buffer_budget_bytes is not None:
+            penalty = penalty + self.budget_weight * torch.relu(peak_buffer_bytes / self.buffer_budget_bytes - 1)
+        return penalty
+
+    def exact(self, latency_ms: float, peak_buffer_bytes: float) -> float:
+        """The penalty of one concrete network, from its exact simulation."""
+        return float(self.value(torch.tensor(latency_ms, dtype=torch.float64),
+                                torch.tensor(peak_buffer_bytes, dtype=torch.float64)))
+
     def forward(self, loss: Tensor, probs: list[LayerProbs]) -> tuple[Tensor, dict[str, float]]:
         expected = self.cost(probs)
-        latency = expected.latency_ms
-        buffer = expected.peak_buffer_bytes
-        penalty = self.latency_weight * latency / self.reference_latency_ms \
-            + self.buffer_weight * buffer / self.reference_buffer_bytes
-        if self.latency_budget_ms is not None:
-            penalty = penalty + self.budget_weight * torch.relu(latency / self.latency_budget_ms - 1)
-        if self.buffer_budget_bytes is not None:
-            penalty = penalty + self.budget_weight * torch.relu(buffer / self.buffer_budget_bytes - 1)
-        details = {"latency_ms": float(latency.detach()), "peak_buffer_bytes": float(buffer.detach()),
+        penalty = self.value(expected.latency_ms, expected.peak_buffer_bytes)
+        details = {"latency_ms": float(expected.latency_ms.detach()),
+                   "peak_buffer_bytes": float(expected.peak_buffer_bytes.detach()),
                    "dram_bytes": float(expected.dram_bytes.detach()), "penalty": float(penalty.detach())}
         return loss + penalty.to(loss.dtype), details

@@ -110,6 +110,9 @@ def _add_search(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="search seed (default: 0)")
     p.add_argument("--seeds", type=parse_int_list, help="retraining seeds (default: the search seed)")
     p.add_argument("--retrain-epochs", type=positive_int, help="cap on retraining epochs (default: none)")
+    p.add_argument("--candidates", type=positive_int, default=1,
+                   help="train this many networks drawn near the argmax once, keep the best on validation "
+                        "(error + hardware penalty) (default: 1, the argmax alone)")
     p.add_argument("--latency-weight", type=nonnegative_float, default=0.1,
                    help="λ_lat, on latency normalised by an 8-bit GCN's (default: 0.1)")
     p.add_argument("--buffer-weight", type=nonnegative_float, default=0.0,

@@ -93,4 +93,5 @@ def search_config(args) -> SearchConfig:
         latency_weight=args.latency_weight, buffer_weight=args.buffer_weight,
         latency_budget_ms=args.latency_budget_ms, buffer_budget_kib=args.buffer_budget_kib,
         budget_weight=args.budget_weight, quant_choices=args.quant_choices, no_hw=args.no_hw,
-        threads=args.threads, out=out, retrain_epochs=args.retrain_epochs)
+        threads=args.threads, out=out, retrain_epochs=args.retrain_epochs,
+        candidates=args.candidates)

@@ -69,12 +69,21 @@ def render_search(result: dict) -> str:
     lines += _arch_lines(result["arch"])
     if result.get("repaired"):
         lines.append("repaired to meet the budget: " + "; ".join(result.get("repairs", [])))
+    selection = result.get("selection")
+    if selection:
+        rows = selection["candidates"]
+        kept = rows[selection["chosen"]]
+        lines.append(f"kept candidate {selection['chosen']} of {len(rows)} (0: the argmax): validation "
+                     f"{100 * kept['val_acc']:.2f} % after a short training, score {kept['score']:.4f} "
+                     f"(argmax {100 * rows[0]['val_acc']:.2f} %, score {rows[0]['score']:.4f})")
+    timing = result["timing"]
+    select = f", select {timing['select_s']:.1f} s" if "select_s" in timing else ""
     lines += [
         f"val accuracy      {_pct(result['accuracy']['val'])}",
         f"test accuracy     {_pct(result['accuracy']['test'])}",
         f"model size        {result['model_size_bytes']:,} bytes",
         f"buffer size       {result['buffer_size_bytes']:,} bytes",
-        f"time              search {result['timing']['search_s']:.1f} s, retrain {result['timing']['retrain_s']:.1f} s",
+        f"time              search {timing['search_s']:.1f} s{select}, retrain {timing['retrain_s']:.1f} s",
         "simulated on the target:",
     ]
     return "\n".join(lines + render_hw(result["hw"]))

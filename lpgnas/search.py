@@ -2,9 +2,10 @@
 the hardware cost in the loss, then derivation, repair, retraining and exact simulation.
 
 Run directory: run.json (the configuration), checkpoint.pt (after every search epoch),
-search.json (the derived network, once the search is done), retrain/seed_S.{json,pt} (each
-finished retraining seed), then arch.yaml, model.pt and result.json. `--resume RUN_DIR`
-continues from whatever is there; nothing finished is redone.
+search.json (the derived network, once the search is done), with --candidates K > 1
+candidates/candidate_I.json (each candidate trained for the selection) and selection.json,
+retrain/seed_S.{json,pt} (each finished retraining seed), then arch.yaml, model.pt and
+result.json. `--resume RUN_DIR` continues from whatever is there; nothing finished is redone.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from hwsim.simulate import Report, simulate
 from hwsim.target import Target, load_target
 from lpgnas.archfile import TrainConfig, dump_arch
 from lpgnas.data import GraphData, load_dataset, resolve_split, split_masks
+from lpgnas.derive import derive, select
 from lpgnas.model import as_input, with_self_loops
 from lpgnas.progress import progress_bar
 from lpgnas.runio import read_json, save_torch, write_json, write_text
-from lpgnas.space import Network, SearchSpace, parse_quant_choices
+from lpgnas.space import SearchSpace, parse_quant_choices
 from lpgnas.supernet import ArchController, SuperNet
 from lpgnas.train import SeedResult, accuracy, best_run, seed_everything, summarize, train_once
 
@@ -111,6 +113,7 @@ class SearchConfig:
     out: str | None = None
     retrain: TrainConfig | None = None  # None: chosen for the derived network (retrain_config)
     retrain_epochs: int | None = None  # caps the retraining epochs (quick sweeps and tests)
+    candidates: int = 1  # networks trained to pick the derived one (lpgnas.derive); 1: the argmax alone
 
     def train_config(self, arch: ArchSpec) -> TrainConfig:
         """How the derived network `arch` is retrained."""
@@ -163,6 +166,8 @@ def prepare(config: SearchConfig) -> Problem:
     split = resolve_split(config.dataset, config.split)
     if config.layers < 1:
         raise InputError("argument --layers", "", f"must be at least 1, got {config.layers}")
+    if config.candidates < 1:
+        raise InputError("argument --candidates", "", f"must be at least 1, got {config.candidates}")
     for name in ("latency_budget_ms", "buffer_budget_kib"):
         value = getattr(config, name)
         if value is not None and value <= 0:
@@ -313,58 +318,6 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
                 save_torch(run_dir / "checkpoint.pt", state.state_dict())
 
 
-def network_cost(problem: Problem, network: Network) -> Report:
-    return simulate(problem.hw_graph, problem.space.to_arch(network), problem.target, problem.graph.num_classes)
-
-
-def violation(problem: Problem, report: Report) -> float:
-    """How far a network is over its budgets: Σ max(0, cost/budget − 1) (0 when it fits)."""
-    config, total = problem.config, 0.0
-    if config.latency_budget_ms is not None:
-        total += max(0.0, report.latency_ms / config.latency_budget_ms - 1)
-    if config.buffer_budget_kib is not None:
-        total += max(0.0, report.peak_buffer_bytes / (config.buffer_budget_kib * 1024) - 1)
-    return total
-
-
-def repair(problem: Problem, network: Network, probs: list[dict[str, list[float]]]) -> tuple[Network, list[str]]:
-    """Lower choices until the network meets its budgets (DESIGN.md §4).
-
-    Each round tries, for every choice, its next most probable candidate that makes the network
-    cheaper, and applies the one that brings the network closest to its budgets. Raises when no
-    change helps any more.
-    """
-    network = [dict(layer) for layer in network]
-    steps: list[str] = []
-
-    def cost(candidate: Network) -> float:
-        return violation(problem, network_cost(problem, candidate))
-
-    current = cost(network)
-    while current > 0:
-        best = None
-        for i, layer in enumerate(network):
-            for name, candidates in problem.space.choices(i).items():
-                order = sorted(range(len(candidates)), key=lambda k: -probs[i][name][k])
-                for k in order[order.index(layer[name]) + 1:]:
-                    trial = [dict(c) for c in network]
-                    trial[i][name] = k
-                    value = cost(trial)
-                    if value < current:
-                        if best is None or value < best[0]:
-                            best = (value, i, name, k)
-                        break
-        if best is None:
-            raise InputError("budget", "", "the derived network cannot be repaired to meet the budget; "
-                             "raise the budget or the budget weight")
-        value, i, name, k = best
-        before = problem.space.choices(i)[name][network[i][name]]
-        network[i][name] = k
-        steps.append(f"layer {i + 1} {name}: {before} -> {problem.space.choices(i)[name][k]}")
-        current = value
-    return network, steps
-
-
 def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bool) -> list[SeedResult]:
     """Train the derived network from scratch on each seed; finished seeds are read back."""
     config = problem.config
@@ -385,6 +338,17 @@ def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bo
             write_json(json_path, {k: v for k, v in asdict(run).items() if k != "state_dict"})
         runs.append(run)
     return runs
+
+
+def selected(problem: Problem, searched: dict, run_dir: Path | None, progress: bool) -> dict:
+    """The candidate selection (lpgnas.derive.select), read back from selection.json once done."""
+    path = None if run_dir is None else run_dir / "selection.json"
+    if path is not None and path.exists():
+        return read_json(path)
+    selection = select(problem, searched, run_dir, progress)
+    if path is not None:
+        write_json(path, selection)
+    return selection
 
 
 def run_search(config: SearchConfig, progress: bool = False, resume: bool = False) -> dict:
@@ -414,7 +378,9 @@ def run_search(config: SearchConfig, progress: bool = False, resume: bool = Fals
         searched = derive(problem, state)
         if search_file is not None:
             write_json(search_file, searched)
-    arch = parse_arch(searched["arch"])
+    selection = selected(problem, searched, run_dir, progress) if config.candidates > 1 else None
+    chosen = searched if selection is None else selection["candidates"][selection["chosen"]]
+    arch = parse_arch(chosen["arch"])
     start = time.perf_counter()
     runs = retrain(problem, arch, run_dir, progress)
     retrain_s = sum(r.seconds for r in runs) if runs else time.perf_counter() - start
@@ -422,11 +388,16 @@ def run_search(config: SearchConfig, progress: bool = False, resume: bool = Fals
     report = simulate(problem.hw_graph, arch, problem.target, problem.graph.num_classes)
     result["target"] = problem.target.name
     result["hw"] = report.to_dict()
-    result["repaired"] = bool(searched["repairs"])
-    if searched["repairs"]:
-        result["repairs"] = searched["repairs"]
+    result["repaired"] = bool(chosen["repairs"])
+    if chosen["repairs"]:
+        result["repairs"] = chosen["repairs"]
     result["timing"] = {"search_s": round(searched["search_s"], 3), "retrain_s": round(retrain_s, 3),
                         "tables_s": round(problem.tables_s, 4)}
+    if selection is not None:
+        result["selection"] = {"chosen": selection["chosen"], "candidates": [
+            {k: row[k] for k in ("arch", "val_acc", "latency_ms", "peak_buffer_bytes", "score")}
+            for row in selection["candidates"]]}
+        result["timing"]["select_s"] = round(selection["select_s"], 3)
     result = _ordered(result)
     if run_dir is not None:
         save_torch(run_dir / "model.pt", best_run(runs).state_dict)
@@ -435,20 +406,8 @@ def run_search(config: SearchConfig, progress: bool = False, resume: bool = Fals
     return result
 
 
-def derive(problem: Problem, state: SearchState) -> dict:
-    """Argmax network, repaired to the budgets; what search.json records."""
-    controller = state.controller
-    network = controller.network()
-    probs = [{k: v.tolist() for k, v in layer.items()} for layer in controller.probabilities()]
-    repairs: list[str] = []
-    if violation(problem, network_cost(problem, network)) > 0:
-        network, repairs = repair(problem, network, probs)
-    return {"arch": problem.space.to_arch(network).to_dict(), "network": network, "probabilities": probs,
-            "repairs": repairs, "search_s": state.seconds, "history": state.history}
-
-
 _ORDER = ("schema_version", "dataset", "split", "seed", "seeds", "target", "arch", "accuracy", "model_size_bytes",
-          "buffer_size_bytes", "hw", "repaired", "repairs", "timing")
+          "buffer_size_bytes", "hw", "repaired", "repairs", "selection", "timing")
 
 
 def _ordered(result: dict) -> dict:

@@ -55,6 +55,7 @@ class StudyConfig:
     epochs: int = 500  # search epochs
     retrain_epochs: int | None = None  # cap for retraining searched and forced networks
     train_epochs: int | None = None  # cap for the manual baselines (None: their arch files' epochs)
+    candidates: int = 8  # networks each search trains to pick its derived one (lpgnas.derive)
     threads: int = 1
 
 
@@ -91,7 +92,7 @@ def phase1(config: StudyConfig, datasets: list[str]) -> list[Point]:
                     key = point_key([dataset, split, name, f"s{seed}"], identity)
                     points.append(Point(key, "baseline", dataset, seed, targets, options, name))
                 for label, search in SEARCHES.items():
-                    options = {**search, "split": split, "epochs": config.epochs,
+                    options = {**search, "split": split, "epochs": config.epochs, "candidates": config.candidates,
                                "retrain_epochs": config.retrain_epochs, "threads": config.threads}
                     identity = {"kind": "search", "dataset": dataset, "seed": seed, "target": config.target, **options}
                     short = "nas-f32" if search["quant_choices"] == "f32" else (
@@ -292,7 +293,9 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
             lines += ["", f"## {dataset}, {split} split", "",
                       f"Test accuracy over seeds {', '.join(map(str, config.seeds))}; latency simulated on "
                       f"{config.target}. NAS f32 is the accuracy-only full-precision search "
-                      "(`--no-hw --quant-choices f32`).", "",
+                      "(`--no-hw --quant-choices f32`)." + (
+                          f" Each search keeps the best of {config.candidates} candidates on validation "
+                          f"(`--candidates {config.candidates}`)." if config.candidates > 1 else ""), "",
                       "| network | test acc (%) | model (KiB) | buffer (KiB) | latency (ms) |",
                       "| --- | --- | --- | --- | --- |"]
             for e in table:

@@ -75,3 +75,4 @@ def test_penalty_by_hand():
     # 1 + 0.5·3/2 + 0.25·8/4 + 2·relu(3/1.5 − 1) + 2·relu(8/16 − 1) = 1 + 0.75 + 0.5 + 2 + 0
     assert float(loss) == pytest.approx(4.25)
     assert details["latency_ms"] == 3.0
+    assert penalty.exact(3.0, 8.0) == pytest.approx(3.25)

@@ -82,6 +82,8 @@ def test_quick_study_runs_every_path(data_root, tmp_path):
     with sqlite3.connect(out / "sweep.sqlite") as conn:
         kinds = dict(conn.execute("SELECT kind, count(*) FROM points WHERE status='done' GROUP BY kind"))
     assert kinds == {"baseline": 2 * len(BASELINES), "search": 2 * len(SEARCHES), "forced": 2 * 2 * len(UNIFORM)}
+    assert len(list((out / "runs").glob("*/selection.json"))) == 2 * len(SEARCHES)  # --quick: 2 candidates
+    assert "best of 2 candidates" in report
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)  # finished points are kept
     assert again.returncode == 0 and (out / "study.md").read_text().split("\n", 3)[3] == report.split("\n", 3)[3]
 

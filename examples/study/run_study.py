@@ -4,7 +4,7 @@ OUT/study.md and its plots. Re-running the same command continues an interrupted
 
 Usage:
   python examples/study/run_study.py --out runs/study [--datasets cora,citeseer] [--seeds 0,1,2]
-                                     [--workers 2] [--epochs 500] [--quick]
+                                     [--workers 2] [--epochs 500] [--candidates 8] [--quick]
 --quick exercises every path in a couple of minutes (Cora, one seed, a few epochs): for CI,
 not for numbers.
 """
@@ -31,16 +31,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default: 0,1,2)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="points at once (default: CPUs)")
     parser.add_argument("--epochs", type=int, default=500, help="search epochs (default: 500)")
+    parser.add_argument("--candidates", type=int, default=8,
+                        help="networks each search trains to pick its derived one (default: 8; 1: the argmax)")
     parser.add_argument("--target", default="zcu102", help="target of the hardware-aware search (default: zcu102)")
     parser.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA)")
     parser.add_argument("--quick", action="store_true", help="tiny settings that exercise every path")
     args = parser.parse_args(argv)
     config = StudyConfig(datasets=tuple(d for d in args.datasets.split(",") if d),
                          seeds=tuple(int(s) for s in args.seeds.split(",") if s), target=args.target,
-                         epochs=args.epochs)
+                         epochs=args.epochs, candidates=args.candidates)
     if args.quick:
         config = StudyConfig(datasets=("cora",), seeds=(0,), target=args.target, epochs=4, retrain_epochs=10,
-                             train_epochs=10)
+                             train_epochs=10, candidates=2)
     header = (f"Command: `python examples/study/run_study.py {shlex.join(argv if argv is not None else sys.argv[1:])}`"
               f" on {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {args.workers} worker(s) "
               f"of 1 thread, {time.strftime('%Y-%m-%d')}.")

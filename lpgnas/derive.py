@@ -1,0 +1,164 @@
+"""From a finished search to the network that is retrained (DESIGN.md §4): the argmax of every
+choice, repaired to the budgets, and, when asked (`--candidates K`), the best of K candidates.
+
+Why candidates: at the end of a search many choices are close to a tie (on Cora's full split
+the first layer's attention ended at 0.31 / 0.19 / 0.14 for linear / gcn / gat, the widths
+q8 / q16 / f32 at a third each), so the argmax is partly chance. Selection draws K − 1 more
+networks near the argmax, trains each once on the search's own split and seed for a short
+schedule, and keeps the one with the lowest validation error plus the search's own hardware
+penalty of its exact simulation. Only validation labels decide, as in the search itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hwsim.errors import InputError
+from hwsim.simulate import Report, simulate
+from lpgnas.progress import progress_bar
+from lpgnas.runio import read_json, write_json
+from lpgnas.space import Network
+from lpgnas.train import train_once
+
+if TYPE_CHECKING:
+    from lpgnas.search import Problem, SearchState
+
+# Each candidate trains for at most this many epochs (the GCN paper's schedule; the GAT
+# recipe's networks have reached most of their validation accuracy by then).
+SELECTION_EPOCHS = 200
+# Candidates are drawn from softmax(SHARPNESS·α) = p^2 renormalised: p itself is near-flat over
+# 3-7 candidates for many choices, so plain draws are mostly far from the argmax.
+SHARPNESS = 2.0
+
+
+def network_cost(problem: Problem, network: Network) -> Report:
+    return simulate(problem.hw_graph, problem.space.to_arch(network), problem.target, problem.graph.num_classes)
+
+
+def violation(problem: Problem, report: Report) -> float:
+    """How far a network is over its budgets: Σ max(0, cost/budget − 1) (0 when it fits)."""
+    config, total = problem.config, 0.0
+    if config.latency_budget_ms is not None:
+        total += max(0.0, report.latency_ms / config.latency_budget_ms - 1)
+    if config.buffer_budget_kib is not None:
+        total += max(0.0, report.peak_buffer_bytes / (config.buffer_budget_kib * 1024) - 1)
+    return total
+
+
+def repair(problem: Problem, network: Network, probs: list[dict[str, list[float]]]) -> tuple[Network, list[str]]:
+    """Lower choices until the network meets its budgets (DESIGN.md §4).
+
+    Each round tries, for every choice, its next most probable candidate that makes the network
+    cheaper, and applies the one that brings the network closest to its budgets. Raises when no
+    change helps any more.
+    """
+    network = [dict(layer) for layer in network]
+    steps: list[str] = []
+
+    def cost(candidate: Network) -> float:
+        return violation(problem, network_cost(problem, candidate))
+
+    current = cost(network)
+    while current > 0:
+        best = None
+        for i, layer in enumerate(network):
+            for name, candidates in problem.space.choices(i).items():
+                order = sorted(range(len(candidates)), key=lambda k: -probs[i][name][k])
+                for k in order[order.index(layer[name]) + 1:]:
+                    trial = [dict(c) for c in network]
+                    trial[i][name] = k
+                    value = cost(trial)
+                    if value < current:
+                        if best is None or value < best[0]:
+                            best = (value, i, name, k)
+                        break
+        if best is None:
+            raise InputError("budget", "", "the derived network cannot be repaired to meet the budget; "
+                             "raise the budget or the budget weight")
+        value, i, name, k = best
+        before = problem.space.choices(i)[name][network[i][name]]
+        network[i][name] = k
+        steps.append(f"layer {i + 1} {name}: {before} -> {problem.space.choices(i)[name][k]}")
+        current = value
+    return network, steps
+
+
+def derive(problem: Problem, state: SearchState) -> dict:
+    """Argmax network, repaired to the budgets; what search.json records."""
+    controller = state.controller
+    network = controller.network()
+    probs = [{k: v.tolist() for k, v in layer.items()} for layer in controller.probabilities()]
+    repairs: list[str] = []
+    if violation(problem, network_cost(problem, network)) > 0:
+        network, repairs = repair(problem, network, probs)
+    return {"arch": problem.space.to_arch(network).to_dict(), "network": network, "probabilities": probs,
+            "repairs": repairs, "search_s": state.seconds, "history": state.history}
+
+
+def draw_candidates(problem: Problem, searched: dict, count: int) -> list[tuple[Network, list[str]]]:
+    """The derived network, then up to count − 1 distinct networks drawn from softmax(SHARPNESS·α)
+    (repaired to the budgets like the argmax; one that cannot be is skipped). Deterministic in
+    the search seed, so a resumed selection draws the same list."""
+    rng = np.random.default_rng(problem.config.seed)
+    probs = searched["probabilities"]
+    sharpened = [{name: np.asarray(p, dtype=np.float64) ** SHARPNESS for name, p in layer.items()}
+                 for layer in probs]
+    candidates = [(searched["network"], list(searched["repairs"]))]
+    seen = {_arch_key(problem, searched["network"])}
+    for _ in range(50 * count):
+        if len(candidates) >= count:
+            break
+        network = [{name: int(rng.choice(len(w), p=w / w.sum())) for name, w in layer.items()} for layer in sharpened]
+        repairs: list[str] = []
+        try:
+            if violation(problem, network_cost(problem, network)) > 0:
+                network, repairs = repair(problem, network, probs)
+        except InputError:
+            continue
+        key = _arch_key(problem, network)
+        if key not in seen:
+            seen.add(key)
+            candidates.append((network, repairs))
+    return candidates
+
+
+def _arch_key(problem: Problem, network: Network) -> str:
+    # distinct networks, not distinct indices: an unused attention width changes no network
+    return json.dumps(problem.space.to_arch(network).to_dict(), sort_keys=True)
+
+
+def select(problem: Problem, searched: dict, run_dir: Path | None, progress: bool) -> dict:
+    """Train each candidate once and pick the lowest validation error + hardware penalty.
+
+    Each finished candidate is kept as RUN_DIR/candidates/candidate_I.json and read back on resume.
+    """
+    config, graph = problem.config, problem.graph
+    rows = []
+    candidates = draw_candidates(problem, searched, config.candidates)
+    with progress_bar(len(candidates), "select candidates", progress) as bar:
+        for i, (network, repairs) in enumerate(candidates):
+            arch = problem.space.to_arch(network)
+            path = None if run_dir is None else run_dir / "candidates" / f"candidate_{i}.json"
+            if path is not None and path.exists() and read_json(path)["arch"] == arch.to_dict():
+                run = read_json(path)
+            else:
+                train = config.train_config(arch)
+                trained = train_once(graph, arch, train.with_epochs(min(train.epochs, SELECTION_EPOCHS)),
+                                     problem.split, config.seed, config.threads)
+                run = {"arch": arch.to_dict(), **{k: v for k, v in asdict(trained).items() if k != "state_dict"}}
+                if path is not None:
+                    write_json(path, run)
+            report = network_cost(problem, network)
+            penalty = 0.0 if problem.penalty is None else problem.penalty.exact(report.latency_ms,
+                                                                               report.peak_buffer_bytes)
+            rows.append({"network": network, "repairs": repairs, "arch": run["arch"], "val_acc": run["val_acc"],
+                         "latency_ms": report.latency_ms, "peak_buffer_bytes": report.peak_buffer_bytes,
+                         "penalty": penalty, "score": 1.0 - run["val_acc"] + penalty, "seconds": run["seconds"]})
+            bar.update(1)
+    chosen = min(range(len(rows)), key=lambda i: (rows[i]["score"], i))
+    return {"chosen": chosen, "candidates": rows, "select_s": sum(row["seconds"] for row in rows)}

@@ -1,0 +1,86 @@
+"""Candidate selection after the search (lpgnas.derive): what is drawn, what is kept, resume."""
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from hwsim.network import parse_arch
+from lpgnas.archfile import TrainConfig
+from lpgnas.derive import draw_candidates, network_cost
+from lpgnas.report import render_search
+from lpgnas.search import SearchConfig, prepare, run_search
+
+QUICK = TrainConfig(lr=0.01, weight_decay=5e-4, dropout=0.5, epochs=20, patience=20)
+
+
+@pytest.fixture(scope="module")
+def config(data_root, tmp_path_factory) -> SearchConfig:
+    return SearchConfig(target="zcu102", dataset="cora", data_root=str(data_root), epochs=6, seed=3,
+                        retrain=QUICK, candidates=4, out=str(tmp_path_factory.mktemp("runs") / "a"))
+
+
+@pytest.fixture(scope="module")
+def result(config) -> dict:
+    return run_search(config)
+
+
+def test_the_argmax_comes_first_and_candidates_are_distinct(config, result):
+    searched = json.loads((Path(config.out) / "search.json").read_text())
+    rows = result["selection"]["candidates"]
+    assert 2 <= len(rows) <= config.candidates
+    assert rows[0]["arch"] == searched["arch"]
+    assert len({json.dumps(row["arch"], sort_keys=True) for row in rows}) == len(rows)
+    assert sorted(p.name for p in (Path(config.out) / "candidates").iterdir()) == [
+        f"candidate_{i}.json" for i in range(len(rows))]
+
+
+def test_the_kept_network_has_the_lowest_error_plus_penalty(config, result):
+    problem = prepare(config)
+    rows = result["selection"]["candidates"]
+    for row in rows:
+        report = network_cost(problem, problem.space.from_arch(parse_arch(row["arch"])))
+        expected = 1 - row["val_acc"] + problem.penalty.exact(report.latency_ms, report.peak_buffer_bytes)
+        assert row["score"] == pytest.approx(expected)
+        assert row["latency_ms"] == pytest.approx(report.latency_ms)
+    chosen = result["selection"]["chosen"]
+    assert rows[chosen]["score"] == min(row["score"] for row in rows)
+    assert result["arch"] == rows[chosen]["arch"]
+    assert result["hw"]["latency_ms"] == pytest.approx(rows[chosen]["latency_ms"])
+
+
+def test_drawing_is_deterministic(config, result):
+    problem = prepare(config)
+    searched = json.loads((Path(config.out) / "search.json").read_text())
+    assert draw_candidates(problem, searched, 4) == draw_candidates(problem, searched, 4)
+
+
+def test_finished_candidates_are_read_back_on_resume(config, result, tmp_path):
+    # an accuracy-only run: candidate 1 marked perfect on validation must then be the one kept,
+    # which only happens if its file is read back rather than retrained
+    out = tmp_path / "resumed"
+    shutil.copytree(config.out, out)
+    for name in ("selection.json", "result.json", "arch.yaml", "model.pt"):
+        (out / name).unlink()
+    shutil.rmtree(out / "retrain")
+    path = out / "candidates" / "candidate_1.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "val_acc": 1.0}))
+    resumed = run_search(replace(config, no_hw=True, out=str(out)), resume=True)
+    assert resumed["selection"]["chosen"] == 1
+    assert resumed["arch"] == json.loads(path.read_text())["arch"]
+
+
+def test_candidates_meet_the_budget(config, tmp_path):
+    problem = prepare(config)
+    budget = 1.5 * problem.cost.lower_bounds()[0]
+    result = run_search(replace(config, latency_budget_ms=budget, epochs=2, out=str(tmp_path / "budget")))
+    assert all(row["latency_ms"] <= budget for row in result["selection"]["candidates"])
+    assert result["hw"]["latency_ms"] <= budget
+
+
+def test_the_report_names_the_kept_candidate(result):
+    text = render_search(result)
+    assert f"kept candidate {result['selection']['chosen']} of {len(result['selection']['candidates'])}" in text
+    assert "select " in text
