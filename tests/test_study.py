@@ -58,13 +58,16 @@ def test_knee_verdict_follows_the_numbers():
     assert "Not every" in knee_verdict({})
 
 
-def test_comparison_names_the_best_of_each_side():
+def test_comparison_checks_every_quantised_search():
     table = [Entry("gcn", "baseline", [0.82, 0.83], 90.0, 10.0, 0.05),
              Entry("gat-w4a8", "baseline", [0.80], 45.0, 10.0, 0.05),
+             Entry("lpgnas-hw --no-hw", "search", [0.83], 120.0, 10.0, 0.05),
              Entry("lpgnas-hw λ=0.1", "search", [0.822], 12.0, 10.0, 0.02)]
     text = comparison(table)
-    assert "(gcn) 82.50 %" in text and "-0.30 points" in text and "matches or beats" in text
-    assert "0.13x" in text and "(smaller)" in text
+    assert "(gcn) 82.50 %" in text and "+0.50 points, 1.33x" in text and "-0.30 points, 0.13x" in text
+    assert "met by lpgnas-hw λ=0.1 " in text
+    table[-1] = Entry("lpgnas-hw λ=0.1", "search", [0.81], 12.0, 10.0, 0.02)
+    assert "not met" in comparison(table)
 
 
 def test_quick_study_runs_every_path(data_root, tmp_path):
@@ -75,7 +78,7 @@ def test_quick_study_runs_every_path(data_root, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     report = (out / "study.md").read_text()
     for needle in ("## cora, full split", "## cora, public split", "NAS f32", "lpgnas-hw λ=0.1", "sage-mean-w4a8",
-                   "## Quantisation statistics", "| W4A8 |", "## Time per part", "Best quantised search"):
+                   "## Quantisation statistics", "| W4A8 |", "## Time per part", "Verdict:"):
         assert needle in report
     for name in ("study-cora-full-size.png", "study-cora-public-size.png", "study-bits.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
