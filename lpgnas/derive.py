@@ -144,8 +144,9 @@ def select(problem: Problem, searched: dict, run_dir: Path | None, progress: boo
         for i, (network, repairs) in enumerate(candidates):
             arch = problem.space.to_arch(network)
             path = None if run_dir is None else run_dir / "candidates" / f"candidate_{i}.json"
-            if path is not None and path.exists() and read_json(path)["arch"] == arch.to_dict():
-                run = read_json(path)
+            saved = read_json(path) if path is not None and path.exists() else None
+            if saved is not None and saved["arch"] == arch.to_dict():
+                run = saved
             else:
                 train = config.train_config(arch)
                 trained = train_once(graph, arch, train.with_epochs(min(train.epochs, SELECTION_EPOCHS)),
