@@ -352,6 +352,8 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
 def run_study(config: StudyConfig, out: str, workers: int = 1, data_root: str | None = None,
               progress: bool = False, header: str = "") -> dict:
     """Both phases into `out`, then the report; finished points of an earlier run are kept."""
+    if config.candidates < 1:  # checked here, not in each search point, so nothing starts
+        raise InputError("argument --candidates", "", f"must be at least 1, got {config.candidates}")
     datasets, skipped = available(config.datasets, data_root)
     if not datasets:
         raise InputError("datasets", "", "none of the study's datasets is available: " + "; ".join(skipped.values()))

@@ -100,3 +100,11 @@ def test_missing_datasets_are_skipped_with_a_reason(data_root, tmp_path):
         from lpgnas.study import run_study
 
         run_study(StudyConfig(datasets=("nonexistent",)), str(tmp_path / "s"), data_root=str(data_root))
+
+
+def test_bad_candidates_fail_before_any_point(data_root, tmp_path):
+    cmd = [sys.executable, str(REPO / "examples" / "study" / "run_study.py"), "--candidates", "0",
+           "--data-root", str(data_root), "--out", str(tmp_path / "s")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "--candidates" in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and not (tmp_path / "s").exists()
