@@ -19,6 +19,7 @@ from torch_geometric.utils import softmax
 from hwsim.kernels import ATTENTION_VECTORS as _VECTOR_COUNTS
 from hwsim.network import ACTIVATIONS, ATTENTIONS, QuantSpec
 from lpgnas.quant import Quantizer
+from lpgnas.spmm import cached_pattern, sparse_matmul
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "identity": lambda x: x,
@@ -163,12 +164,12 @@ class QuantGNNConv(MessagePassing):
         return alpha if self.q_attention is None or alpha is None else self.q_attention(alpha)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        pattern = cached_pattern(x) if x.is_sparse else None
         x = self.q_feature(x)
         weight = self.q_weight(self.weight)
-        if x.is_sparse:  # zero-skipping: only the non-zeros are dropped out and multiplied
+        if pattern is not None:  # zero-skipping: only the non-zeros are dropped out and multiplied
             values = F.dropout(x.values(), self.dropout, self.training)
-            x = torch.sparse_coo_tensor(x.indices(), values, x.shape, is_coalesced=True, check_invariants=False)
-            h = torch.sparse.mm(x, weight)
+            h = sparse_matmul(pattern, values, weight)
         else:
             h = F.dropout(x, self.dropout, self.training) @ weight
         h = self.q_message(h).view(-1, self.heads, self.out_channels)

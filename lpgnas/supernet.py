@@ -22,6 +22,7 @@ from hwsim.network import HEAD_COUNTS, HIDDEN_SIZES, ArchSpec, has_coefficients
 from lpgnas.layers import ATTENTION_VECTORS, edge_coefficients, resolve_activation
 from lpgnas.quant import Quantizer
 from lpgnas.space import QUANT_CHOICES, SearchSpace
+from lpgnas.spmm import cached_pattern, sparse_matmul
 
 Sample = dict[str, Tensor]  # choice name -> one-hot (architecture) or probabilities (quantisation)
 TYPICAL_WIDTH = 64  # the width the supernet's weights are initialised for (see reset_parameters)
@@ -187,11 +188,11 @@ class SuperLayer(nn.Module):
         if self.training:  # only the weight step reads it; the architecture step runs in eval mode
             self.path_l2 = raw_weight.square().sum() + bias.square().sum()
         weight = self.q_weight(raw_weight.reshape(in_width, -1), p_w)
+        pattern = cached_pattern(x) if x.is_sparse else None
         x = self.q_feature(x, p_f)
-        if x.is_sparse:
+        if pattern is not None:
             values = F.dropout(x.values(), self.dropout, self.training)
-            x = torch.sparse_coo_tensor(x.indices(), values, x.shape, is_coalesced=True, check_invariants=False)
-            h = torch.sparse.mm(x, weight)
+            h = sparse_matmul(pattern, values, weight)
         else:
             h = F.dropout(x, self.dropout, self.training) @ weight
         h = self.q_message(h, p_m).view(-1, heads, per_head)
