@@ -80,7 +80,8 @@ def search_config(args) -> SearchConfig:
         if not run_json.is_file():
             raise InputError(str(args.resume), "run.json", "not a run directory (no run.json)")
         try:
-            return SearchConfig.from_dict(read_json(run_json))
+            # the run continues where it is now, even if it was moved after run.json was written
+            return SearchConfig.from_dict({**read_json(run_json), "out": str(args.resume)})
         except (ValueError, TypeError, KeyError) as err:
             raise InputError(str(run_json), "", f"unreadable run configuration: {err}") from None
     if not args.target:

@@ -88,7 +88,11 @@ def test_killed_search_resumes_and_finishes(config, tmp_path):
     run = json.loads((out / "run.json").read_text())
     run["retrain"] = QUICK.__dict__
     (out / "run.json").write_text(json.dumps(run))
-    assert main(["search", "--resume", str(out), "--json"]) == 0
+    # a moved run directory resumes where it is now, not where run.json says it was started
+    moved = out.rename(tmp_path / "moved")
+    assert main(["search", "--resume", str(moved), "--json"]) == 0
+    assert not out.exists()
+    out = moved
     result = json.loads((out / "result.json").read_text())
     history = json.loads((out / "search.json").read_text())["history"]
     assert [h["epoch"] for h in history] == list(range(1, 41))
