@@ -1,10 +1,15 @@
-"""Layer-1 sparse product: torch.sparse.mm on COO vs. lpgnas.spmm (CSR, cached transpose).
+"""The sparse products of lpgnas.spmm against the plain ones, side by side in one run.
 
 Usage: python benchmarks/bench_spmm.py [--datasets cora,citeseer] [--widths 16,64,128,512]
+                                       [--shapes 1x16,8x8,4x128] [--repeat 50]
 
-For each dataset's bag-of-words features X and an output width, prints milliseconds for X·W
-forward alone (the evaluation pass) and forward + backward to W (the training step), both
-paths side by side in one run, and their ratio. One thread, as the study's workers run.
+Features: for each dataset's bag-of-words features X and an output width, milliseconds for X·W
+forward alone (the evaluation pass) and forward + backward to W (the training step),
+torch.sparse.mm on COO against the CSR product with its cached transpose.
+Aggregation: for the dataset's edges (with self-loops) and H heads of C units, milliseconds for
+Σ_{j→i} α_ji·h_j with per-head coefficients α, forward and forward + backward to h and α, one
+gathered message per edge reduced by torch_geometric's scatter against lpgnas.spmm.aggregate.
+One thread, as the study's workers run.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ import argparse
 import time
 
 import torch
+from torch_geometric.utils import scatter
 
 from lpgnas.data import load_dataset
-from lpgnas.model import as_input
-from lpgnas.spmm import sparse_matmul, sparse_pattern
+from lpgnas.model import as_input, with_self_loops
+from lpgnas.spmm import aggregate, sparse_matmul, sparse_pattern
 
 
 def milliseconds(fn, repeat: int) -> float:
@@ -46,10 +52,36 @@ def time_both(x, pattern, weight, repeat: int) -> tuple[float, float, float, flo
     return tuple(milliseconds(fn, repeat) for fn in (coo_forward, csr_forward, coo_step, csr_step))
 
 
+def time_aggregation(edge_index, heads: int, width: int, num_nodes: int, repeat: int) -> tuple[float, ...]:
+    """Forward (no grad) and forward + backward milliseconds, gather/scatter then CSR."""
+    generator = torch.Generator().manual_seed(0)
+    h = torch.randn(num_nodes, heads, width, generator=generator, requires_grad=True)
+    alpha = torch.rand(edge_index.size(1), heads, generator=generator, requires_grad=True)
+    src, dst = edge_index
+
+    def gathered():
+        return scatter(h[src] * alpha.unsqueeze(-1), dst, dim=0, dim_size=num_nodes, reduce="sum")
+
+    def csr():
+        return aggregate(h, edge_index, alpha, "sum")
+
+    def forward(fn):
+        def run():
+            with torch.no_grad():
+                fn()
+        return run
+
+    def step(fn):
+        return lambda: fn().sum().backward()
+
+    return tuple(milliseconds(fn, repeat) for fn in (forward(gathered), forward(csr), step(gathered), step(csr)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="cora,citeseer")
     parser.add_argument("--widths", default="16,64,128,512")
+    parser.add_argument("--shapes", default="1x16,8x8,4x128", help="heads x units of the aggregated messages")
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -64,6 +96,16 @@ def main() -> None:
             coo_f, csr_f, coo_s, csr_s = time_both(x, pattern, weight, args.repeat)
             print(f"{name:<10}{width:>6}{coo_f:>10.2f}{csr_f:>10.2f}{coo_f / csr_f:>6.1f}x"
                   f"{coo_s:>10.2f}{csr_s:>10.2f}{coo_s / csr_s:>6.1f}x")
+    print(f"\n{'dataset':<10}{'HxC':>6}{'gather':>10}{'CSR fwd':>10}{'ratio':>7}"
+          f"{'gath f+b':>10}{'CSR f+b':>10}{'ratio':>7}   (ms, aggregation with per-head coefficients)")
+    for name in args.datasets.split(","):
+        graph = load_dataset(name)
+        edge_index = with_self_loops(graph.edge_index, graph.num_nodes)
+        for shape in args.shapes.split(","):
+            heads, width = (int(v) for v in shape.split("x"))
+            g_f, c_f, g_s, c_s = time_aggregation(edge_index, heads, width, graph.num_nodes, args.repeat)
+            print(f"{name:<10}{shape:>6}{g_f:>10.2f}{c_f:>10.2f}{g_f / c_f:>6.1f}x"
+                  f"{g_s:>10.2f}{c_s:>10.2f}{g_s / c_s:>6.1f}x")
 
 
 if __name__ == "__main__":

@@ -13,13 +13,12 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import softmax
 
 from hwsim.kernels import ATTENTION_VECTORS as _VECTOR_COUNTS
-from hwsim.network import ACTIVATIONS, ATTENTIONS, QuantSpec
+from hwsim.network import ACTIVATIONS, AGGREGATIONS, ATTENTIONS, QuantSpec
 from lpgnas.quant import Quantizer
-from lpgnas.spmm import cached_pattern, sparse_matmul
+from lpgnas.spmm import aggregate, cached_pattern, sparse_matmul
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "identity": lambda x: x,
@@ -85,7 +84,7 @@ ATTENTION_VECTORS = {"const": (), "gcn": (), "gat": ("l", "r"), "sym-gat": ("l",
 assert tuple(len(ATTENTION_VECTORS[a]) for a in ATTENTIONS) == _VECTOR_COUNTS
 
 
-class QuantGNNConv(MessagePassing):
+class QuantGNNConv(nn.Module):
     r"""One quantised GNN layer: out_i = ⊕_{j∈N(i)} α_ij · Q_m(Q_f(x_j) · Q_w(W)).
 
     The attention score e_ij per head (x_i, x_j are the transformed features of the target i
@@ -125,9 +124,12 @@ class QuantGNNConv(MessagePassing):
         attention_dropout: float = 0.0,
         negative_slope: float = 0.2,
     ) -> None:
-        super().__init__(aggr=aggregation, node_dim=0)
+        super().__init__()
         if attention not in ATTENTION_VECTORS:
             raise ValueError(f"Could not resolve attention {attention!r} among choices {list(ATTENTIONS)}")
+        if aggregation not in AGGREGATIONS:
+            raise ValueError(f"Could not resolve aggregation {aggregation!r} among choices {list(AGGREGATIONS)}")
+        self.aggregation = aggregation
         self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
         self.attention, self.concat = attention, concat
         self.dropout, self.attention_dropout = dropout, attention_dropout
@@ -144,7 +146,6 @@ class QuantGNNConv(MessagePassing):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        super().reset_parameters()
         nn.init.xavier_uniform_(self.weight)
         for att in (self.att_l, self.att_r, self.att_g):
             if att is not None:
@@ -176,13 +177,10 @@ class QuantGNNConv(MessagePassing):
         alpha = self.edge_coefficients(h, edge_index)
         if alpha is not None:
             alpha = F.dropout(alpha, self.attention_dropout, self.training)
-        out = self.propagate(edge_index, h=h, alpha=alpha)
+        out = aggregate(h, edge_index, alpha, self.aggregation)
         out = out.reshape(-1, self.heads * self.out_channels) if self.concat else out.mean(dim=1)
         return out + self.bias
 
-    def message(self, h_j: Tensor, alpha: Tensor | None) -> Tensor:
-        return h_j if alpha is None else h_j * alpha.unsqueeze(-1)
-
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, heads={self.heads}, attention={self.attention}, "
-                f"aggregation={self.aggr}")
+                f"aggregation={self.aggregation}")

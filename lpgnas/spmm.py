@@ -1,12 +1,17 @@
-"""Layer-1 sparse features times a dense weight, in CSR with a cached transpose.
+"""Sparse products in CSR with cached patterns: layer-1 features times weights, and aggregation.
 
 Why: bag-of-words features (Cora: 2708 x 1433, 1.3 % dense) are kept as a coalesced COO tensor
 so that only the non-zeros are dropped out, quantised and multiplied (zero-skipping). On CPU,
 torch.sparse.mm on COO costs 2.4 ms forward at 16 output columns where the same product in CSR
-costs 0.2 ms, and its forward + backward 5.4 ms against 0.6 ms here. The sparsity pattern of
-an input never changes during training, so its CSR row pointers and the CSR form of Xᵀ (a
-permutation of the values) are computed once per input tensor and reused every epoch
-(benchmarks/bench_spmm.py measures both paths side by side).
+costs 0.2 ms, and its forward + backward 5.4 ms against 0.6 ms here. Aggregation over a graph's
+edges is the same product with the adjacency matrix: gathering one message per edge and
+scattering it back materialises an [E, H, C] tensor (444 MB for 8 heads of 128 on PubMed)
+where the CSR product streams it. The sparsity patterns never change during training, so their
+CSR row pointers and the CSR form of the transpose (a permutation of the values) are computed
+once per input tensor and reused every epoch. The gradient of the values, needed where they
+are learnt (attention coefficients, the search's feature-width mixture), is a sampled dense
+product at the pattern (torch.sparse.sampled_addmm), again without an [E, C] tensor.
+benchmarks/bench_spmm.py measures every path against the gather/scatter or COO one.
 """
 
 from __future__ import annotations
@@ -17,15 +22,17 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
+from torch_geometric.utils import scatter
 
 
 @dataclass(frozen=True)
 class SparsePattern:
-    """The CSR structure of a coalesced [N, F] COO matrix and of its transpose.
+    """The CSR structure of a sparse [R, K] matrix and of its transpose.
 
-    `row`, `col`: X's COO indices; `crow`: its CSR row pointers (a coalesced COO tensor is
-    row-major, so CSR takes the values in COO order).
-    `crow_t`, `col_t`, `perm`: Xᵀ in CSR, whose values are X's values[perm].
+    `row`, `col`: the coordinates in row-major order, which is the order of the values;
+    `crow`: CSR row pointers. `crow_t`, `col_t`, `perm`: the transpose in CSR, whose values
+    are the matrix's values[perm]. `repeats`: some coordinate occurs more than once (a graph
+    with parallel edges; the products sum them, the sampled product cannot take them).
     """
 
     shape: tuple[int, int]
@@ -35,6 +42,7 @@ class SparsePattern:
     crow_t: Tensor
     col_t: Tensor
     perm: Tensor
+    repeats: bool
 
 
 def _csr_pointers(rows: Tensor, count: int) -> Tensor:
@@ -43,18 +51,25 @@ def _csr_pointers(rows: Tensor, count: int) -> Tensor:
     return pointers
 
 
+def _pattern(rows: Tensor, cols: Tensor, shape: tuple[int, int]) -> SparsePattern:
+    """The pattern of coordinates already in row-major order (columns ascending within a row)."""
+    num_rows, num_cols = shape
+    perm = torch.argsort(cols * num_rows + rows)  # column-major order: the transpose's rows
+    keys = rows * num_cols + cols
+    repeats = bool((keys[1:] == keys[:-1]).any())
+    return SparsePattern(shape, rows.contiguous(), _csr_pointers(rows, num_rows), cols.contiguous(),
+                         _csr_pointers(cols, num_cols), rows[perm].contiguous(), perm, repeats)
+
+
 def sparse_pattern(x: Tensor) -> SparsePattern:
     """The pattern of a coalesced sparse COO matrix x."""
     if not x.is_coalesced():
         raise ValueError("sparse_pattern needs a coalesced COO tensor")
     rows, cols = x.indices()
-    num_rows, num_cols = x.shape
-    perm = torch.argsort(cols * num_rows + rows)  # column-major order: Xᵀ's rows
-    return SparsePattern((num_rows, num_cols), rows.contiguous(), _csr_pointers(rows, num_rows), cols.contiguous(),
-                         _csr_pointers(cols, num_cols), rows[perm].contiguous(), perm)
+    return _pattern(rows, cols, tuple(x.shape))
 
 
-# CSR has been "beta" since torch 1.10; the two products used here are covered by tests.
+# CSR has been "beta" since torch 1.10; the products used here are covered by tests.
 warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 
 _PATTERNS: WeakIdKeyDictionary = WeakIdKeyDictionary()
@@ -69,35 +84,89 @@ def cached_pattern(x: Tensor) -> SparsePattern:
 
 
 class _CsrMatmul(torch.autograd.Function):
-    """X·W with X given by a pattern and its values; the gradient flows to W only."""
+    """S·D with S given by a pattern and its values; differentiable in both."""
 
     @staticmethod
-    def forward(ctx, pattern: SparsePattern, values: Tensor, weight: Tensor) -> Tensor:
+    def forward(ctx, pattern: SparsePattern, values: Tensor, dense: Tensor) -> Tensor:
         ctx.pattern = pattern
-        ctx.save_for_backward(values)
-        csr = torch.sparse_csr_tensor(pattern.crow, pattern.col, values, pattern.shape,
-                                      check_invariants=False)
-        return csr @ weight
+        ctx.save_for_backward(values, dense)
+        csr = torch.sparse_csr_tensor(pattern.crow, pattern.col, values, pattern.shape, check_invariants=False)
+        return csr @ dense
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[None, None, Tensor | None]:
-        (values,) = ctx.saved_tensors
+    def backward(ctx, grad: Tensor) -> tuple[None, Tensor | None, Tensor | None]:
+        values, dense = ctx.saved_tensors
         pattern = ctx.pattern
-        if not ctx.needs_input_grad[2]:
-            return None, None, None
-        transposed = torch.sparse_csr_tensor(pattern.crow_t, pattern.col_t, values[pattern.perm],
-                                             (pattern.shape[1], pattern.shape[0]), check_invariants=False)
-        return None, None, transposed @ grad.contiguous()
+        grad = grad.contiguous()
+        grad_values = grad_dense = None
+        if ctx.needs_input_grad[1] and pattern.repeats:  # dL/dS[i, j] = grad[i]·D[j] at the pattern
+            grad_values = (grad[pattern.row] * dense[pattern.col]).sum(-1)
+        elif ctx.needs_input_grad[1]:
+            ones = torch.sparse_csr_tensor(pattern.crow, pattern.col, torch.ones_like(values), pattern.shape,
+                                           check_invariants=False)
+            grad_values = torch.sparse.sampled_addmm(ones, grad, dense.t(), beta=0.0).values()
+        if ctx.needs_input_grad[2]:
+            transposed = torch.sparse_csr_tensor(pattern.crow_t, pattern.col_t, values[pattern.perm],
+                                                 (pattern.shape[1], pattern.shape[0]), check_invariants=False)
+            grad_dense = transposed @ grad
+        return None, grad_values, grad_dense
 
 
-def sparse_matmul(pattern: SparsePattern, values: Tensor, weight: Tensor) -> Tensor:
-    """X·W for the sparse X of `pattern` holding `values` (in its COO order).
+def sparse_matmul(pattern: SparsePattern, values: Tensor, dense: Tensor) -> Tensor:
+    """S·D for the sparse S of `pattern` holding `values` (in its row-major order)."""
+    return _CsrMatmul.apply(pattern, values, dense)
 
-    Values that need a gradient (the supernet's feature-width mixture in the architecture step)
-    take torch.sparse.mm on COO, which differentiates them; the fast path differentiates W only.
+
+@dataclass(frozen=True)
+class EdgePattern:
+    """A graph's edges j→i as the pattern of the [N, N] matrix A[i, j] (rows are the targets).
+
+    `order[k]` is the edge whose value sits at CSR position k; `inverse_degree` is 1/in-degree
+    per CSR position (the `mean` aggregator's weight, with degrees counting every edge).
     """
-    if values.requires_grad:
-        x = torch.sparse_coo_tensor(torch.stack([pattern.row, pattern.col]), values, pattern.shape,
-                                    is_coalesced=True, check_invariants=False)
-        return torch.sparse.mm(x, weight)
-    return _CsrMatmul.apply(pattern, values, weight)
+
+    matrix: SparsePattern
+    order: Tensor
+    inverse_degree: Tensor
+
+
+_EDGE_PATTERNS: WeakIdKeyDictionary = WeakIdKeyDictionary()
+
+
+def edge_pattern(edge_index: Tensor, num_nodes: int) -> EdgePattern:
+    """The edge pattern of `edge_index`, computed once per tensor object and node count."""
+    cached = _EDGE_PATTERNS.get(edge_index)
+    if cached is not None and cached.matrix.shape[0] == num_nodes:
+        return cached
+    src, dst = edge_index
+    order = torch.argsort(dst * num_nodes + src, stable=True)
+    rows, cols = dst[order], src[order]
+    degree = torch.bincount(rows, minlength=num_nodes).clamp(min=1).to(torch.float32)
+    pattern = EdgePattern(_pattern(rows, cols, (num_nodes, num_nodes)), order, (1.0 / degree)[rows])
+    _EDGE_PATTERNS[edge_index] = pattern
+    return pattern
+
+
+def aggregate(h: Tensor, edge_index: Tensor, alpha: Tensor | None, reduce: str) -> Tensor:
+    """out_i = ⊕_{j→i} α_ji · h_j per head, for h [N, H, C], α [E, H] (None: all ones).
+
+    `sum` and `mean` are CSR products, one per head (one for all heads when the coefficients
+    are shared); `max` gathers one message per edge and reduces them (torch_geometric's scatter).
+    """
+    num_nodes, heads, width = h.shape
+    if reduce == "max":
+        src, dst = edge_index
+        messages = h[src] if alpha is None else h[src] * alpha.unsqueeze(-1)
+        return scatter(messages, dst, dim=0, dim_size=num_nodes, reduce="max")
+    if reduce not in ("sum", "mean"):
+        raise ValueError(f"Could not resolve aggregation {reduce!r} among choices ['sum', 'mean', 'max']")
+    edges = edge_pattern(edge_index, num_nodes)
+    scale = edges.inverse_degree if reduce == "mean" else None
+    if alpha is None or alpha.stride(1) == 0:  # one coefficient per edge for every head
+        values = torch.ones_like(edges.inverse_degree) if alpha is None else alpha[:, 0][edges.order]
+        values = values if scale is None else values * scale
+        return sparse_matmul(edges.matrix, values, h.reshape(num_nodes, heads * width)).view(num_nodes, heads, width)
+    values = alpha[edges.order]
+    values = values if scale is None else values * scale.unsqueeze(-1)
+    return torch.stack([sparse_matmul(edges.matrix, values[:, k].contiguous(), h[:, k].contiguous())
+                        for k in range(heads)], dim=1)

@@ -16,13 +16,12 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.utils import scatter
 
 from hwsim.network import HEAD_COUNTS, HIDDEN_SIZES, ArchSpec, has_coefficients
 from lpgnas.layers import ATTENTION_VECTORS, edge_coefficients, resolve_activation
 from lpgnas.quant import Quantizer
 from lpgnas.space import QUANT_CHOICES, SearchSpace
-from lpgnas.spmm import cached_pattern, sparse_matmul
+from lpgnas.spmm import aggregate, cached_pattern, sparse_matmul
 
 Sample = dict[str, Tensor]  # choice name -> one-hot (architecture) or probabilities (quantisation)
 TYPICAL_WIDTH = 64  # the width the supernet's weights are initialised for (see reset_parameters)
@@ -198,14 +197,11 @@ class SuperLayer(nn.Module):
         h = self.q_message(h, p_m).view(-1, heads, per_head)
         vectors = [self._vector(attention, v, heads, per_head, p_w) for v in "lrg"]
         alpha = edge_coefficients(attention, h, edge_index, *vectors, self.negative_slope)
-        src, dst = edge_index
-        messages = h[src]
         if alpha is not None:
             if has_coefficients(attention):
                 alpha = self.q_attention(alpha, p_a)
             alpha = F.dropout(alpha, self.dropout, self.training)
-            messages = messages * alpha.unsqueeze(-1)
-        out = scatter(messages, dst, dim=0, dim_size=h.size(0), reduce=aggregation)
+        out = aggregate(h, edge_index, alpha, aggregation)
         if not self.last:
             self.hidden_scale = 1.0 / out.detach().square().mean().sqrt().clamp_min(1e-12)
             out = out * self.hidden_scale
