@@ -18,7 +18,7 @@ from torch_geometric.utils import softmax
 from hwsim.kernels import ATTENTION_VECTORS as _VECTOR_COUNTS
 from hwsim.network import ACTIVATIONS, AGGREGATIONS, ATTENTIONS, QuantSpec
 from lpgnas.quant import Quantizer
-from lpgnas.spmm import aggregate, cached_pattern, sparse_matmul
+from lpgnas.spmm import aggregate, cached_pattern, edge_dot, sparse_matmul
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "identity": lambda x: x,
@@ -67,7 +67,7 @@ def edge_coefficients(attention: str, h: Tensor, edge_index: Tensor, att_l: Tens
         if attention == "sym-gat":
             score = score + F.leaky_relu(s_l[src] + s_r[dst], negative_slope)
     elif attention == "cos":
-        score = ((h * att_l)[dst] * (h * att_r)[src]).sum(-1)
+        score = edge_dot(h * att_l, h * att_r, edge_index)
     elif attention == "linear":
         score = torch.tanh((h * att_r).sum(-1))[src]
     elif attention == "gene-linear":

@@ -10,7 +10,8 @@ where the CSR product streams it. The sparsity patterns never change during trai
 CSR row pointers and the CSR form of the transpose (a permutation of the values) are computed
 once per input tensor and reused every epoch. The gradient of the values, needed where they
 are learnt (attention coefficients, the search's feature-width mixture), is a sampled dense
-product at the pattern (torch.sparse.sampled_addmm), again without an [E, C] tensor.
+product at the pattern (torch.sparse.sampled_addmm), again without an [E, C] tensor; so is
+the `cos` attention score, a dot product per edge.
 benchmarks/bench_spmm.py measures every path against the gather/scatter or COO one.
 """
 
@@ -83,6 +84,22 @@ def cached_pattern(x: Tensor) -> SparsePattern:
     return pattern
 
 
+def _sampled(pattern: SparsePattern, a: Tensor, b: Tensor) -> Tensor:
+    """(A·Bᵀ) at the pattern's positions, in its order: out[k] = A[row_k]·B[col_k]."""
+    if pattern.repeats:  # sampled_addmm cannot take a coordinate twice
+        return (a[pattern.row] * b[pattern.col]).sum(-1)
+    ones = torch.sparse_csr_tensor(pattern.crow, pattern.col, torch.ones(pattern.row.numel(), dtype=a.dtype),
+                                   pattern.shape, check_invariants=False)
+    return torch.sparse.sampled_addmm(ones, a.contiguous(), b.t(), beta=0.0).values()
+
+
+def _csr(pattern: SparsePattern, values: Tensor, transpose: bool = False) -> Tensor:
+    if transpose:
+        return torch.sparse_csr_tensor(pattern.crow_t, pattern.col_t, values[pattern.perm],
+                                       (pattern.shape[1], pattern.shape[0]), check_invariants=False)
+    return torch.sparse_csr_tensor(pattern.crow, pattern.col, values, pattern.shape, check_invariants=False)
+
+
 class _CsrMatmul(torch.autograd.Function):
     """S·D with S given by a pattern and its values; differentiable in both."""
 
@@ -90,26 +107,39 @@ class _CsrMatmul(torch.autograd.Function):
     def forward(ctx, pattern: SparsePattern, values: Tensor, dense: Tensor) -> Tensor:
         ctx.pattern = pattern
         ctx.save_for_backward(values, dense)
-        csr = torch.sparse_csr_tensor(pattern.crow, pattern.col, values, pattern.shape, check_invariants=False)
-        return csr @ dense
+        return _csr(pattern, values) @ dense
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[None, Tensor | None, Tensor | None]:
         values, dense = ctx.saved_tensors
-        pattern = ctx.pattern
         grad = grad.contiguous()
-        grad_values = grad_dense = None
-        if ctx.needs_input_grad[1] and pattern.repeats:  # dL/dS[i, j] = grad[i]·D[j] at the pattern
-            grad_values = (grad[pattern.row] * dense[pattern.col]).sum(-1)
-        elif ctx.needs_input_grad[1]:
-            ones = torch.sparse_csr_tensor(pattern.crow, pattern.col, torch.ones_like(values), pattern.shape,
-                                           check_invariants=False)
-            grad_values = torch.sparse.sampled_addmm(ones, grad, dense.t(), beta=0.0).values()
-        if ctx.needs_input_grad[2]:
-            transposed = torch.sparse_csr_tensor(pattern.crow_t, pattern.col_t, values[pattern.perm],
-                                                 (pattern.shape[1], pattern.shape[0]), check_invariants=False)
-            grad_dense = transposed @ grad
+        # dL/dS[i, j] = grad[i]·D[j], wanted only at the pattern
+        grad_values = _sampled(ctx.pattern, grad, dense) if ctx.needs_input_grad[1] else None
+        grad_dense = _csr(ctx.pattern, values, transpose=True) @ grad if ctx.needs_input_grad[2] else None
         return None, grad_values, grad_dense
+
+
+class _SampledProduct(torch.autograd.Function):
+    """(A·Bᵀ) at a pattern's positions; differentiable in A and B."""
+
+    @staticmethod
+    def forward(ctx, pattern: SparsePattern, a: Tensor, b: Tensor) -> Tensor:
+        ctx.pattern = pattern
+        ctx.save_for_backward(a, b)
+        return _sampled(pattern, a, b)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[None, Tensor | None, Tensor | None]:
+        a, b = ctx.saved_tensors
+        grad_a = _csr(ctx.pattern, grad) @ b if ctx.needs_input_grad[1] else None
+        grad_b = _csr(ctx.pattern, grad, transpose=True) @ a if ctx.needs_input_grad[2] else None
+        return None, grad_a, grad_b
+
+
+def sampled_product(pattern: SparsePattern, a: Tensor, b: Tensor) -> Tensor:
+    """out[k] = a[row_k]·b[col_k] for the pattern's coordinates (in its order), as one sampled
+    dense product: no [nnz, C] tensor of gathered rows."""
+    return _SampledProduct.apply(pattern, a, b)
 
 
 def sparse_matmul(pattern: SparsePattern, values: Tensor, dense: Tensor) -> Tensor:
@@ -121,12 +151,14 @@ def sparse_matmul(pattern: SparsePattern, values: Tensor, dense: Tensor) -> Tens
 class EdgePattern:
     """A graph's edges j→i as the pattern of the [N, N] matrix A[i, j] (rows are the targets).
 
-    `order[k]` is the edge whose value sits at CSR position k; `inverse_degree` is 1/in-degree
-    per CSR position (the `mean` aggregator's weight, with degrees counting every edge).
+    `order[k]` is the edge whose value sits at CSR position k, `position` the inverse
+    permutation; `inverse_degree` is 1/in-degree per CSR position (the `mean` aggregator's
+    weight, with degrees counting every edge).
     """
 
     matrix: SparsePattern
     order: Tensor
+    position: Tensor
     inverse_degree: Tensor
 
 
@@ -142,7 +174,9 @@ def edge_pattern(edge_index: Tensor, num_nodes: int) -> EdgePattern:
     order = torch.argsort(dst * num_nodes + src, stable=True)
     rows, cols = dst[order], src[order]
     degree = torch.bincount(rows, minlength=num_nodes).clamp(min=1).to(torch.float32)
-    pattern = EdgePattern(_pattern(rows, cols, (num_nodes, num_nodes)), order, (1.0 / degree)[rows])
+    position = torch.empty_like(order)
+    position[order] = torch.arange(order.numel())
+    pattern = EdgePattern(_pattern(rows, cols, (num_nodes, num_nodes)), order, position, (1.0 / degree)[rows])
     _EDGE_PATTERNS[edge_index] = pattern
     return pattern
 
@@ -170,3 +204,13 @@ def aggregate(h: Tensor, edge_index: Tensor, alpha: Tensor | None, reduce: str) 
     values = values if scale is None else values * scale.unsqueeze(-1)
     return torch.stack([sparse_matmul(edges.matrix, values[:, k].contiguous(), h[:, k].contiguous())
                         for k in range(heads)], dim=1)
+
+
+def edge_dot(left: Tensor, right: Tensor, edge_index: Tensor) -> Tensor:
+    """score[e, k] = left[i, k]·right[j, k] for every edge e = j→i and head k ([N, H, C] inputs),
+    as one sampled product per head."""
+    num_nodes, heads, _ = left.shape
+    edges = edge_pattern(edge_index, num_nodes)
+    scores = torch.stack([sampled_product(edges.matrix, left[:, k].contiguous(), right[:, k].contiguous())
+                          for k in range(heads)], dim=1)
+    return scores[edges.position]

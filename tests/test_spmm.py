@@ -13,6 +13,7 @@ from lpgnas.spmm import (
     _PATTERNS,
     aggregate,
     cached_pattern,
+    edge_dot,
     edge_pattern,
     sparse_matmul,
     sparse_pattern,
@@ -107,6 +108,29 @@ def test_aggregate_equals_one_message_per_edge(nodes, edges, heads, width, reduc
     reference = reference_aggregate(h, edge_index, alpha, reduce)
     expected = torch.autograd.grad((reference * upstream).sum(),
                                    [t for t in (h, alpha) if t is not None and t.requires_grad])
+
+    torch.testing.assert_close(out, reference)
+    for grad, want in zip(grads, expected):
+        torch.testing.assert_close(grad, want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(nodes=st.integers(1, 30), edges=st.integers(0, 90), heads=st.sampled_from([1, 2, 4]),
+       width=st.integers(1, 6), parallel=st.booleans(), seed=st.integers(0, 2**16))
+def test_edge_dot_equals_gathered_rows(nodes, edges, heads, width, parallel, seed):
+    generator = torch.Generator().manual_seed(seed)
+    edge_index = torch.randint(0, nodes, (2, edges), generator=generator)
+    if not parallel:
+        edge_index = torch.unique(edge_index, dim=1)
+    left = torch.randn(nodes, heads, width, generator=generator, requires_grad=True)
+    right = torch.randn(nodes, heads, width, generator=generator, requires_grad=True)
+    upstream = torch.randn(edge_index.size(1), heads, generator=generator)
+    src, dst = edge_index
+
+    out = edge_dot(left, right, edge_index)
+    grads = torch.autograd.grad((out * upstream).sum(), [left, right])
+    reference = (left[dst] * right[src]).sum(-1)
+    expected = torch.autograd.grad((reference * upstream).sum(), [left, right])
 
     torch.testing.assert_close(out, reference)
     for grad, want in zip(grads, expected):
