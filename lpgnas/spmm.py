@@ -18,7 +18,7 @@ benchmarks/bench_spmm.py measures every path against the gather/scatter or COO o
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -148,18 +148,47 @@ def sparse_matmul(pattern: SparsePattern, values: Tensor, dense: Tensor) -> Tens
 
 
 @dataclass(frozen=True)
+class HeadBlocks:
+    """H heads' edges as one [N·H, N·H] pattern: edge j→i of head k at row i·H + k, column
+    j·H + k, so one CSR product serves every head with its own coefficients.
+
+    `index[p]`: where block position p's value sits in the [E, H] coefficients in CSR edge
+    order, flattened (e·H + k); `position` the inverse permutation.
+    """
+
+    matrix: SparsePattern
+    index: Tensor
+    position: Tensor
+
+
+@dataclass(frozen=True)
 class EdgePattern:
     """A graph's edges j→i as the pattern of the [N, N] matrix A[i, j] (rows are the targets).
 
     `order[k]` is the edge whose value sits at CSR position k, `position` the inverse
     permutation; `inverse_degree` is 1/in-degree per CSR position (the `mean` aggregator's
-    weight, with degrees counting every edge).
+    weight, with degrees counting every edge). `blocks(H)` is built once per head count.
     """
 
     matrix: SparsePattern
     order: Tensor
     position: Tensor
     inverse_degree: Tensor
+    _blocks: dict[int, HeadBlocks] = field(default_factory=dict, repr=False, compare=False)
+
+    def blocks(self, heads: int) -> HeadBlocks:
+        if heads not in self._blocks:
+            num_nodes, num_edges = self.matrix.shape[0], self.matrix.row.numel()
+            k = torch.arange(heads).unsqueeze(1)
+            rows = (self.matrix.row * heads + k).reshape(-1)  # [H, E] flattened: k·E + e
+            cols = (self.matrix.col * heads + k).reshape(-1)
+            order = torch.argsort(rows * (num_nodes * heads) + cols, stable=True)
+            index = (order % num_edges) * heads + order // num_edges
+            position = torch.empty_like(index)
+            position[index] = torch.arange(index.numel())
+            size = num_nodes * heads
+            self._blocks[heads] = HeadBlocks(_pattern(rows[order], cols[order], (size, size)), index, position)
+        return self._blocks[heads]
 
 
 _EDGE_PATTERNS: WeakIdKeyDictionary = WeakIdKeyDictionary()
@@ -184,8 +213,8 @@ def edge_pattern(edge_index: Tensor, num_nodes: int) -> EdgePattern:
 def aggregate(h: Tensor, edge_index: Tensor, alpha: Tensor | None, reduce: str) -> Tensor:
     """out_i = ⊕_{j→i} α_ji · h_j per head, for h [N, H, C], α [E, H] (None: all ones).
 
-    `sum` and `mean` are CSR products, one per head (one for all heads when the coefficients
-    are shared); `max` gathers one message per edge and reduces them (torch_geometric's scatter).
+    `sum` and `mean` are one CSR product (over the head blocks when every head has its own
+    coefficients); `max` gathers one message per edge and reduces them (torch_geometric's scatter).
     """
     num_nodes, heads, width = h.shape
     if reduce == "max":
@@ -196,21 +225,25 @@ def aggregate(h: Tensor, edge_index: Tensor, alpha: Tensor | None, reduce: str) 
         raise ValueError(f"Could not resolve aggregation {reduce!r} among choices ['sum', 'mean', 'max']")
     edges = edge_pattern(edge_index, num_nodes)
     scale = edges.inverse_degree if reduce == "mean" else None
-    if alpha is None or alpha.stride(1) == 0:  # one coefficient per edge for every head
+    if alpha is None or heads == 1 or alpha.stride(1) == 0:  # one coefficient per edge for every head
         values = torch.ones_like(edges.inverse_degree) if alpha is None else alpha[:, 0][edges.order]
         values = values if scale is None else values * scale
         return sparse_matmul(edges.matrix, values, h.reshape(num_nodes, heads * width)).view(num_nodes, heads, width)
     values = alpha[edges.order]
     values = values if scale is None else values * scale.unsqueeze(-1)
-    return torch.stack([sparse_matmul(edges.matrix, values[:, k].contiguous(), h[:, k].contiguous())
-                        for k in range(heads)], dim=1)
+    blocks = edges.blocks(heads)
+    out = sparse_matmul(blocks.matrix, values.reshape(-1)[blocks.index], h.reshape(num_nodes * heads, width))
+    return out.view(num_nodes, heads, width)
 
 
 def edge_dot(left: Tensor, right: Tensor, edge_index: Tensor) -> Tensor:
     """score[e, k] = left[i, k]·right[j, k] for every edge e = j→i and head k ([N, H, C] inputs),
-    as one sampled product per head."""
-    num_nodes, heads, _ = left.shape
+    as one sampled product over the head blocks."""
+    num_nodes, heads, width = left.shape
     edges = edge_pattern(edge_index, num_nodes)
-    scores = torch.stack([sampled_product(edges.matrix, left[:, k].contiguous(), right[:, k].contiguous())
-                          for k in range(heads)], dim=1)
-    return scores[edges.position]
+    if heads == 1:
+        scores = sampled_product(edges.matrix, left.reshape(num_nodes, width), right.reshape(num_nodes, width))
+        return scores[edges.position].unsqueeze(1)
+    blocks = edges.blocks(heads)
+    scores = sampled_product(blocks.matrix, left.reshape(-1, width), right.reshape(-1, width))
+    return scores[blocks.position].view(-1, heads)[edges.position]
