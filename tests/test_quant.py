@@ -52,6 +52,23 @@ def test_binary_and_ternary_values_by_hand():
     torch.testing.assert_close(ternarize(y), torch.tensor([-4.0, 0.0, 0.0, 0.0, 4.0]))
 
 
+@settings(max_examples=80, deadline=None)
+@given(x=tensors, option=st.sampled_from(FIXED), shrink=st.floats(0.3, 1.0))
+def test_fake_quant_equals_torch_fake_quantize_bit_for_bit(x, option, shrink):
+    """lpgnas.quant keeps torch's fused kernel's arithmetic (and its gradient mask) in plain ops."""
+    q = integer_max(option)
+    max_abs = max(float(x.abs().max()) * shrink, 1e-12)  # a calibrated range clips some values
+    ours = x.clone().requires_grad_(True)
+    theirs = x.clone().requires_grad_(True)
+    out = fake_quant(ours, option, max_abs)
+    reference = torch.fake_quantize_per_tensor_affine(theirs, max_abs / q, 0, -q, q)
+    assert torch.equal(out, reference)
+    upstream = torch.linspace(-1, 1, x.numel())
+    (out * upstream).sum().backward()
+    (reference * upstream).sum().backward()
+    assert torch.equal(ours.grad, theirs.grad)
+
+
 def test_ste_gradient_passes_inside_range_and_is_zero_outside():
     x = torch.tensor([-3.0, -0.5, 0.0, 0.5, 3.0], requires_grad=True)
     out = fake_quant(x, "q4", max_abs=1.0)  # range [-1, 1]
