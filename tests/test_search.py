@@ -14,6 +14,7 @@ import pytest
 from hwsim.errors import InputError
 from lpgnas.archfile import TrainConfig
 from lpgnas.cli import main
+from lpgnas.probe import pair_scores
 from lpgnas.search import SearchConfig, prepare, run_search
 
 QUICK = TrainConfig(lr=0.01, weight_decay=5e-4, dropout=0.5, epochs=20, patience=20)
@@ -112,3 +113,14 @@ def test_corrupt_checkpoint_is_a_clear_error(config, tmp_path, capsys):
     assert main(["search", "--resume", str(out)]) == 2
     err = capsys.readouterr().err
     assert "checkpoint.pt" in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_pair_probe_scores_every_pair_of_a_finished_search(config, tmp_path):
+    out = tmp_path / "probe"
+    searched = run_search(replace(config, epochs=2, out=str(out)))
+    scores = pair_scores(out, layer=0)
+    assert len(scores) == 7 * 3 and all(0 <= acc <= 1 and loss > 0 for loss, acc in scores.values())
+    assert len({round(loss, 6) for loss, _ in scores.values()}) > 1  # the pairs are really swapped
+    assert json.loads((out / "result.json").read_text()) == searched  # the run is only read
+    with pytest.raises(InputError):
+        pair_scores(tmp_path)  # not a run directory

@@ -1,0 +1,53 @@
+"""Score every (attention, aggregation) pair of one layer on a search's trained supernet.
+
+Why: the architecture logits of attention and aggregation are learnt as independent choices,
+so a pair that is good only together (`const` with `mean`, GraphSAGE's averaging) is credited
+through paths that draw other partners. This probe holds the derived network fixed and swaps
+one layer's pair through every candidate, scoring each path on the search's own validation
+split with the search's calibrated loss (docs/search-tuning.md, session 9, for what it showed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from hwsim.errors import InputError
+from lpgnas.data import split_masks
+from lpgnas.model import as_input, with_self_loops
+from lpgnas.runio import read_json
+from lpgnas.search import SearchConfig, new_state, prepare, score_loss
+
+
+def pair_scores(run_dir: str | Path, layer: int = 0) -> dict[tuple[str, str], tuple[float, float]]:
+    """{(attention, aggregation): (validation score loss, validation accuracy)} for `layer`
+    (0-based) of the supernet in RUN_DIR/checkpoint.pt, the other choices at their argmax."""
+    run_dir = Path(run_dir)
+    for name in ("run.json", "checkpoint.pt"):
+        if not (run_dir / name).is_file():
+            raise InputError(str(run_dir), name, "not a search run directory with a checkpoint")
+    problem = prepare(SearchConfig.from_dict({**read_json(run_dir / "run.json"), "out": str(run_dir)}))
+    if not 0 <= layer < problem.space.depth:
+        raise InputError("--layer", "", f"must be 1..{problem.space.depth}")
+    state = new_state(problem)
+    state.load_state_dict(torch.load(run_dir / "checkpoint.pt", weights_only=False))
+    graph, space = problem.graph, problem.space
+    _, val_mask, _ = split_masks(graph, problem.split, problem.config.seed)
+    x, edge_index = as_input(graph.x), with_self_loops(graph.edge_index, graph.num_nodes)
+    network = state.controller.network()
+    choices = space.arch_choices(layer)
+    scores = {}
+    state.supernet.eval()
+    for a, attention in enumerate(choices["attention"]):
+        for g, aggregation in enumerate(choices["aggregation"]):
+            picks = [dict(p) for p in network]
+            picks[layer].update(attention=a, aggregation=g)
+            sample = [{name: F.one_hot(torch.tensor(k), len(space.choices(i)[name])).float()
+                       for name, k in p.items()} for i, p in enumerate(picks)]
+            with torch.no_grad():
+                logits = state.supernet(x, edge_index, sample)[val_mask]
+            accuracy = float((logits.argmax(-1) == graph.y[val_mask]).float().mean())
+            scores[(attention, aggregation)] = (float(score_loss(logits, graph.y[val_mask])), accuracy)
+    return scores
