@@ -14,8 +14,7 @@ from hwsim.target import load_target, preset_names
 from lpgnas.archfile import load_arch_file
 from lpgnas.data import load_dataset, resolve_split
 from lpgnas.progress import progress_bar
-from lpgnas.runio import read_json
-from lpgnas.search import SearchConfig
+from lpgnas.search import SearchConfig, run_config
 from lpgnas.train import summarize, train_once
 
 
@@ -76,14 +75,7 @@ def run_targets() -> dict:
 def search_config(args) -> SearchConfig:
     """The SearchConfig of `lpgnas-hw search` arguments (or of the run being resumed)."""
     if args.resume:
-        run_json = Path(args.resume) / "run.json"
-        if not run_json.is_file():
-            raise InputError(str(args.resume), "run.json", "not a run directory (no run.json)")
-        try:
-            # the run continues where it is now, even if it was moved after run.json was written
-            return SearchConfig.from_dict({**read_json(run_json), "out": str(args.resume)})
-        except (ValueError, TypeError, KeyError) as err:
-            raise InputError(str(run_json), "", f"unreadable run configuration: {err}") from None
+        return run_config(args.resume)
     if not args.target:
         raise InputError("argument --target", "", "required (a target file or preset name) unless --resume")
     out = args.out or str(Path("runs") / f"{args.dataset}-{Path(args.target).stem}-s{args.seed}-"

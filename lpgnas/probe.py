@@ -17,22 +17,21 @@ import torch.nn.functional as F
 from hwsim.errors import InputError
 from lpgnas.data import split_masks
 from lpgnas.model import as_input, with_self_loops
-from lpgnas.runio import read_json
-from lpgnas.search import SearchConfig, new_state, prepare, score_loss
+from lpgnas.search import load_checkpoint, new_state, prepare, run_config, score_loss
 
 
 def pair_scores(run_dir: str | Path, layer: int = 0) -> dict[tuple[str, str], tuple[float, float]]:
     """{(attention, aggregation): (validation score loss, validation accuracy)} for `layer`
     (0-based) of the supernet in RUN_DIR/checkpoint.pt, the other choices at their argmax."""
     run_dir = Path(run_dir)
-    for name in ("run.json", "checkpoint.pt"):
-        if not (run_dir / name).is_file():
-            raise InputError(str(run_dir), name, "not a search run directory with a checkpoint")
-    problem = prepare(SearchConfig.from_dict({**read_json(run_dir / "run.json"), "out": str(run_dir)}))
+    config = run_config(run_dir)
+    if not (run_dir / "checkpoint.pt").is_file():
+        raise InputError(str(run_dir), "checkpoint.pt", "the search has no checkpoint")
+    problem = prepare(config)
     if not 0 <= layer < problem.space.depth:
         raise InputError("--layer", "", f"must be 1..{problem.space.depth}")
     state = new_state(problem)
-    state.load_state_dict(torch.load(run_dir / "checkpoint.pt", weights_only=False))
+    load_checkpoint(state, run_dir / "checkpoint.pt")
     graph, space = problem.graph, problem.space
     _, val_mask, _ = split_masks(graph, problem.split, problem.config.seed)
     x, edge_index = as_input(graph.x), with_self_loops(graph.edge_index, graph.num_nodes)

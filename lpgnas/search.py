@@ -356,6 +356,27 @@ def selected(problem: Problem, searched: dict, run_dir: Path | None, progress: b
     return selection
 
 
+def run_config(run_dir: str | Path) -> SearchConfig:
+    """The SearchConfig of an existing run directory (its run.json), continuing where the
+    directory is now, even if it was moved after run.json was written."""
+    run_json = Path(run_dir) / "run.json"
+    if not run_json.is_file():
+        raise InputError(str(run_dir), "run.json", "not a run directory (no run.json)")
+    try:
+        return SearchConfig.from_dict({**read_json(run_json), "out": str(run_dir)})
+    except (ValueError, TypeError, KeyError) as err:
+        raise InputError(str(run_json), "", f"unreadable run configuration: {err}") from None
+
+
+def load_checkpoint(state: SearchState, checkpoint: Path) -> None:
+    """Restore `state` from a search checkpoint; a damaged file is a one-line InputError."""
+    try:
+        state.load_state_dict(torch.load(checkpoint, weights_only=False))
+    except (RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as err:
+        raise InputError(str(checkpoint), "", f"unreadable checkpoint ({err}); delete it to restart "
+                         "the search") from None
+
+
 def run_search(config: SearchConfig, progress: bool = False, resume: bool = False) -> dict:
     """The whole job; returns the result object of DESIGN.md §7."""
     problem = prepare(config)
@@ -374,11 +395,7 @@ def run_search(config: SearchConfig, progress: bool = False, resume: bool = Fals
         state = new_state(problem)
         checkpoint = None if run_dir is None else run_dir / "checkpoint.pt"
         if checkpoint is not None and checkpoint.exists():
-            try:
-                state.load_state_dict(torch.load(checkpoint, weights_only=False))
-            except (RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as err:
-                raise InputError(str(checkpoint), "", f"unreadable checkpoint ({err}); delete it to restart "
-                                 "the search") from None
+            load_checkpoint(state, checkpoint)
         search_epochs(problem, state, run_dir, progress)
         searched = derive(problem, state)
         if search_file is not None:

@@ -226,8 +226,10 @@ def aggregate(h: Tensor, edge_index: Tensor, alpha: Tensor | None, reduce: str) 
     edges = edge_pattern(edge_index, num_nodes)
     scale = edges.inverse_degree if reduce == "mean" else None
     if alpha is None or heads == 1 or alpha.stride(1) == 0:  # one coefficient per edge for every head
-        values = torch.ones_like(edges.inverse_degree) if alpha is None else alpha[:, 0][edges.order]
-        values = values if scale is None else values * scale
+        if alpha is None:  # the plain sum or mean: 1 or 1/in-degree per edge
+            values = torch.ones_like(edges.inverse_degree) if scale is None else scale
+        else:
+            values = alpha[:, 0][edges.order] if scale is None else alpha[:, 0][edges.order] * scale
         return sparse_matmul(edges.matrix, values, h.reshape(num_nodes, heads * width)).view(num_nodes, heads, width)
     values = alpha[edges.order]
     values = values if scale is None else values * scale.unsqueeze(-1)

@@ -124,3 +124,11 @@ def test_pair_probe_scores_every_pair_of_a_finished_search(config, tmp_path):
     assert json.loads((out / "result.json").read_text()) == searched  # the run is only read
     with pytest.raises(InputError):
         pair_scores(tmp_path)  # not a run directory
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "run.json").write_text((out / "run.json").read_text())
+    with pytest.raises(InputError, match="checkpoint"):
+        pair_scores(bare)  # a run without its checkpoint
+    (bare / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="unreadable checkpoint"):
+        pair_scores(bare)
