@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
 from hwsim.errors import InputError
 from lpgnas.archfile import TrainConfig
@@ -72,32 +73,59 @@ def test_bad_input_fails_before_training(argv, needle, tmp_path, capsys):
     assert not (tmp_path / "e").exists()
 
 
-def test_killed_search_resumes_and_finishes(config, tmp_path):
-    out = tmp_path / "killed"
+@pytest.fixture(scope="module")
+def uninterrupted(config, tmp_path_factory) -> list[dict]:
+    """The epoch records of the 40-epoch search the interruption tests break off."""
+    out = tmp_path_factory.mktemp("runs") / "whole"
+    run_search(replace(config, epochs=40, out=str(out)))
+    return json.loads((out / "search.json").read_text())["history"]
+
+
+def _start_search(config, out: Path) -> subprocess.Popen:
+    """A 40-epoch search in a child process, returned once it has written its first checkpoint."""
     env = {**os.environ, "LPGNAS_DATA": config.data_root}
     cmd = [sys.executable, "-m", "lpgnas.cli", "search", "--target", "zcu102", "--dataset", "cora",
            "--epochs", "40", "--seed", "3", "--out", str(out)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while not (out / "checkpoint.pt").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    return proc
+
+
+def _resume(out: Path, moved: Path) -> list[dict]:
+    """Resume the run at `out` from a new place and return its epoch records."""
     assert (out / "checkpoint.pt").exists() and not (out / "result.json").exists()
     # shorten the retraining of the resumed run, as a user could not; the search part is what resumes
     run = json.loads((out / "run.json").read_text())
     run["retrain"] = QUICK.__dict__
     (out / "run.json").write_text(json.dumps(run))
     # a moved run directory resumes where it is now, not where run.json says it was started
-    moved = out.rename(tmp_path / "moved")
+    out.rename(moved)
     assert main(["search", "--resume", str(moved), "--json"]) == 0
-    assert not out.exists()
-    out = moved
-    result = json.loads((out / "result.json").read_text())
-    history = json.loads((out / "search.json").read_text())["history"]
-    assert [h["epoch"] for h in history] == list(range(1, 41))
-    assert result["arch"]["layers"]
+    assert not out.exists() and json.loads((moved / "result.json").read_text())["arch"]["layers"]
+    return json.loads((moved / "search.json").read_text())["history"]
+
+
+def test_killed_search_resumes_and_finishes_as_if_never_stopped(config, uninterrupted, tmp_path):
+    out = tmp_path / "killed"
+    proc = _start_search(config, out)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)  # no chance to save: resumes from the last periodic checkpoint
+    proc.wait()
+    assert _resume(out, tmp_path / "moved") == uninterrupted
+
+
+def test_interrupted_search_saves_its_last_epoch_and_resumes_exactly(config, uninterrupted, tmp_path):
+    out = tmp_path / "interrupted"
+    proc = _start_search(config, out)
+    time.sleep(3.0)  # several epochs past the first checkpoint, far from the next periodic one
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    saved = torch.load(out / "checkpoint.pt", weights_only=False)["epoch"]
+    assert 1 < saved < 40  # saved at the interruption, not only after epoch 1
+    assert _resume(out, tmp_path / "moved") == uninterrupted
 
 
 def test_existing_run_directory_is_not_overwritten(config):
