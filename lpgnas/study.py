@@ -11,6 +11,7 @@ The report (study.md and PNGs) is made from the records alone.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -143,14 +144,18 @@ class Entry:
 
     label: str
     kind: str
-    accs: list[float]
+    accs: dict[int, float]  # test accuracy per seed
     model_kib: float
     buffer_kib: float
     latency_ms: float
 
     @property
     def acc(self) -> float:
-        return statistics.fmean(self.accs)
+        return statistics.fmean(self.accs.values())
+
+    @property
+    def std(self) -> float:
+        return statistics.pstdev(self.accs.values()) if len(self.accs) > 1 else 0.0
 
 
 def entries(rows: list[dict], dataset: str, split: str) -> list[Entry]:
@@ -160,7 +165,7 @@ def entries(rows: list[dict], dataset: str, split: str) -> list[Entry]:
             groups[row["label"]].append(row)
     out = []
     for label, members in groups.items():
-        out.append(Entry(label, members[0]["kind"], [m["test_acc"] for m in members],
+        out.append(Entry(label, members[0]["kind"], {m["seed"]: m["test_acc"] for m in members},
                          statistics.fmean(m["model_size_kib"] for m in members),
                          statistics.fmean(m["buffer_size_kib"] for m in members),
                          statistics.fmean(m["latency_ms"] for m in members)))
@@ -168,10 +173,21 @@ def entries(rows: list[dict], dataset: str, split: str) -> list[Entry]:
     return sorted(out, key=lambda e: order.get(e.label, len(order)))
 
 
+def paired_difference(a: Entry, b: Entry) -> tuple[float, float, int]:
+    """Mean and standard error of a - b over the seeds both have (each seed is its own split, so
+    pairing removes the split-to-split spread, which is larger than most differences)."""
+    deltas = [a.accs[s] - b.accs[s] for s in sorted(a.accs.keys() & b.accs.keys())]
+    if not deltas:
+        return float("nan"), float("nan"), 0
+    error = statistics.stdev(deltas) / math.sqrt(len(deltas)) if len(deltas) > 1 else float("nan")
+    return statistics.fmean(deltas), error, len(deltas)
+
+
 def comparison(table: list[Entry]) -> str:
     """The issue's check: is a quantised search within 0.5 points of the best manual baseline
     (or above it) with a smaller model? Every quantised search is compared, not only the most
-    accurate, since the hardware-aware one is usually the smaller."""
+    accurate, since the hardware-aware one is usually the smaller. Each comparison also gives
+    the paired per-seed difference with its standard error, to tell a gap from seed noise."""
     manual = [e for e in table if e.kind == "baseline"]
     searched = [e for e in table if e.label in QUANTISED_SEARCHES]
     if not manual or not searched:
@@ -180,7 +196,9 @@ def comparison(table: list[Entry]) -> str:
     parts, met = [], []
     for e in searched:
         delta, ratio = 100 * (e.acc - best.acc), e.model_kib / best.model_kib
-        parts.append(f"{e.label} {100 * e.acc:.2f} % ({delta:+.2f} points, {ratio:.2f}x the model)")
+        paired, error, n = paired_difference(e, best)
+        parts.append(f"{e.label} {100 * e.acc:.2f} % ({delta:+.2f} points, per seed {100 * paired:+.2f} ± "
+                     f"{100 * error:.2f} s.e. over {n}; {ratio:.2f}x the model)")
         if delta >= -0.5 and ratio < 1:
             met.append(e.label)
     verdict = (f"met by {', '.join(met)} (within 0.5 points or better, smaller model)" if met else
@@ -237,7 +255,7 @@ def _size_plot(table: list[Entry], title: str) -> bytes:
             label="frontier (all networks)", zorder=1)
     for e in table:
         search = e.kind == "search"
-        std = 100 * statistics.pstdev(e.accs) if len(e.accs) > 1 else 0.0
+        std = 100 * e.std
         colour = "tab:red" if e.label in QUANTISED_SEARCHES else ("tab:orange" if search else "tab:blue")
         ax.errorbar([e.model_kib], [100 * e.acc], yerr=[std], fmt="*" if search else "s",
                     markersize=11 if search else 6, color=colour, markeredgecolor="black", markeredgewidth=0.5,
@@ -275,8 +293,11 @@ def _bits_plot(counts: dict[tuple[int, str], Counter]) -> bytes:
 
 
 def _fmt_acc(e: Entry) -> str:
-    std = statistics.pstdev(e.accs) if len(e.accs) > 1 else 0.0
-    return f"{100 * e.acc:.2f} ± {100 * std:.2f}"
+    return f"{100 * e.acc:.2f} ± {100 * e.std:.2f}"
+
+
+def _per_seed(e: Entry) -> str:
+    return " / ".join(f"{100 * e.accs[s]:.2f}" for s in sorted(e.accs))
 
 
 def write_report(out: Path, config: StudyConfig, points: list[Point], records: dict[str, Record],
@@ -300,11 +321,11 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
                       "(`--no-hw --quant-choices f32`)." + (
                           f" Each search keeps the best of {config.candidates} candidates on validation "
                           f"(`--candidates {config.candidates}`)." if config.candidates > 1 else ""), "",
-                      "| network | test acc (%) | model (KiB) | buffer (KiB) | latency (ms) |",
-                      "| --- | --- | --- | --- | --- |"]
+                      "| network | test acc (%) | per seed (%) | model (KiB) | buffer (KiB) | latency (ms) |",
+                      "| --- | --- | --- | --- | --- | --- |"]
             for e in table:
-                lines.append(f"| {e.label} | {_fmt_acc(e)} | {e.model_kib:.1f} | {e.buffer_kib:.1f} | "
-                             f"{e.latency_ms:.4f} |")
+                lines.append(f"| {e.label} | {_fmt_acc(e)} | {_per_seed(e)} | {e.model_kib:.1f} | "
+                             f"{e.buffer_kib:.1f} | {e.latency_ms:.4f} |")
             verdict = comparison(table)
             if verdict:
                 lines += ["", verdict]

@@ -18,6 +18,7 @@ from lpgnas.study import (
     comparison,
     forced_arch,
     knee_verdict,
+    paired_difference,
     phase1,
 )
 
@@ -59,15 +60,23 @@ def test_knee_verdict_follows_the_numbers():
 
 
 def test_comparison_checks_every_quantised_search():
-    table = [Entry("gcn", "baseline", [0.82, 0.83], 90.0, 10.0, 0.05),
-             Entry("gat-w4a8", "baseline", [0.80], 45.0, 10.0, 0.05),
-             Entry("lpgnas-hw --no-hw", "search", [0.83], 120.0, 10.0, 0.05),
-             Entry("lpgnas-hw λ=0.1", "search", [0.822], 12.0, 10.0, 0.02)]
+    table = [Entry("gcn", "baseline", {0: 0.82, 1: 0.83}, 90.0, 10.0, 0.05),
+             Entry("gat-w4a8", "baseline", {0: 0.80, 1: 0.80}, 45.0, 10.0, 0.05),
+             Entry("lpgnas-hw --no-hw", "search", {0: 0.83, 1: 0.83}, 120.0, 10.0, 0.05),
+             Entry("lpgnas-hw λ=0.1", "search", {0: 0.81, 1: 0.834}, 12.0, 10.0, 0.02)]
     text = comparison(table)
-    assert "(gcn) 82.50 %" in text and "+0.50 points, 1.33x" in text and "-0.30 points, 0.13x" in text
+    assert "(gcn) 82.50 %" in text and "+0.50 points, per seed +0.50 ± 0.50 s.e. over 2; 1.33x" in text
+    assert "-0.30 points, per seed -0.30 ± 0.70 s.e. over 2; 0.13x" in text
     assert "met by lpgnas-hw λ=0.1 " in text
-    table[-1] = Entry("lpgnas-hw λ=0.1", "search", [0.81], 12.0, 10.0, 0.02)
+    table[-1] = Entry("lpgnas-hw λ=0.1", "search", {0: 0.81, 1: 0.81}, 12.0, 10.0, 0.02)
     assert "not met" in comparison(table)
+
+
+def test_paired_difference_uses_the_seeds_both_have():
+    a = Entry("a", "search", {0: 0.90, 1: 0.80, 2: 0.85}, 1.0, 1.0, 0.01)
+    b = Entry("b", "baseline", {0: 0.88, 1: 0.79, 3: 0.50}, 1.0, 1.0, 0.01)
+    mean, error, n = paired_difference(a, b)
+    assert n == 2 and mean == pytest.approx(0.015) and error == pytest.approx(0.005)
 
 
 def test_quick_study_runs_every_path(data_root, tmp_path):
