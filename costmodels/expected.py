@@ -3,7 +3,8 @@
 With independent categorical distributions per choice, the expectation of each table is an
 exact tensor contraction, e.g. E[C] = einsum('a,b,c,d,e,abcde->', p_hprev, p_h, p_heads,
 p_wq, p_fq, C); the expected latency and DRAM traffic are sums over layers and phases
-(they run in sequence). The peak buffer is a max over layers, smoothed with log-sum-exp.
+(they run in sequence). The peak buffer is a max over layers, smoothed with log-sum-exp. The
+model size is a sum over layers of their parameter bits.
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ class Expected:
     dram_bytes: Tensor
     layer_buffer_bytes: Tensor  # [layers]
     peak_buffer_bytes: Tensor  # smooth max over layers
+    model_bytes: Tensor  # parameter bits / 8 (not rounded up to whole bytes, unlike model_size_bytes)
 
 
 class ExpectedCost(nn.Module):
-    """Expected latency, DRAM bytes and buffer of a network drawn from per-choice probabilities.
+    """Expected latency, DRAM bytes, buffer and model size of a network drawn from per-choice
+    probabilities.
 
     Args:
         tables: one LayerTables per layer (costmodels.tables.build_tables).
@@ -51,7 +54,8 @@ class ExpectedCost(nn.Module):
         super().__init__()
         self.axes: list[list[tuple]] = []
         for i, layer in enumerate(tables):
-            names = ("combination_ms", "combination_dram", "aggregation_ms", "aggregation_dram", "footprint")
+            names = ("combination_ms", "combination_dram", "aggregation_ms", "aggregation_dram", "footprint",
+                     "model_bits")
             for name, table in zip(names, layer.all()):
                 self.register_buffer(f"t{i}_{name}", torch.from_numpy(table.values).to(torch.float64))
             self.axes.append([t.axes for t in layer.all()])
@@ -62,18 +66,20 @@ class ExpectedCost(nn.Module):
         return getattr(self, f"t{layer}_{name}")
 
     def forward(self, probs: list[LayerProbs]) -> Expected:
-        latency = dram = 0.0
+        latency = dram = bits = 0.0
         buffers = []
         for i in range(self.depth):
-            comb_ms, comb_dram, agg_ms, agg_dram, foot = self.axes[i]
+            comb_ms, comb_dram, agg_ms, agg_dram, foot, model_bits = self.axes[i]
             # summed per layer, then over layers: the order hwsim's Report uses, so one-hot is bit-exact
             latency = latency + (contract(self.table(i, "combination_ms"), comb_ms, probs, i)
                                  + contract(self.table(i, "aggregation_ms"), agg_ms, probs, i))
             dram = dram + (contract(self.table(i, "combination_dram"), comb_dram, probs, i)
                            + contract(self.table(i, "aggregation_dram"), agg_dram, probs, i))
             buffers.append(contract(self.table(i, "footprint"), foot, probs, i))
+            bits = bits + contract(self.table(i, "model_bits"), model_bits, probs, i)
         layer_buffers = torch.stack(buffers)
-        return Expected(latency, dram, layer_buffers, smooth_max(layer_buffers, self.buffer_temperature_bytes))
+        return Expected(latency, dram, layer_buffers, smooth_max(layer_buffers, self.buffer_temperature_bytes),
+                        bits / 8)
 
     def lower_bounds(self) -> tuple[float, float]:
         """(latency ms, peak buffer bytes) no network of the space can beat.

@@ -3,10 +3,11 @@
 A layer's combination phase depends on (previous hidden, previous heads, hidden, heads,
 weight bits, feature bits, message bits) and its aggregation phase on (hidden, heads,
 attention, weight bits, message bits, attention bits); the layer's on-chip footprint on
-(hidden, heads, attention, message bits, attention bits). The first layer has no previous
-choices and the last no hidden choice (its width is the class count), so those axes are
-dropped. Every entry is computed by the same kernel `hwsim.simulate` uses, so the table of a
-one-hot choice is exactly the simulation.
+(hidden, heads, attention, message bits, attention bits); its parameter bits (the model size)
+on (previous hidden, previous heads, hidden, heads, attention, weight bits). The first layer has
+no previous choices and the last no hidden choice (its width is the class count), so those axes
+are dropped. Every entry is computed by the same code `hwsim.simulate` and
+`ArchSpec.model_size_bits` use, so the table of a one-hot choice is exactly the simulation.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from hwsim import kernels
 from hwsim.graph import Graph
-from hwsim.network import ATTENTIONS, HEAD_COUNTS, HIDDEN_SIZES, QUANT_BITS
+from hwsim.network import ATTENTION_VECTOR_COUNTS, ATTENTIONS, HEAD_COUNTS, HIDDEN_SIZES, QUANT_BITS, layer_model_bits
 from hwsim.target import OPERAND_BITS, Target
 
 
@@ -31,17 +32,19 @@ class CostTable:
 
 @dataclass(frozen=True)
 class LayerTables:
-    """Latency (ms) and DRAM bytes of both phases, and the footprint (bytes), of one layer."""
+    """Latency (ms) and DRAM bytes of both phases, the footprint (bytes) and the parameter bits of
+    one layer."""
 
     combination_ms: CostTable
     combination_dram: CostTable
     aggregation_ms: CostTable
     aggregation_dram: CostTable
     footprint: CostTable
+    model_bits: CostTable
 
     def all(self) -> tuple[CostTable, ...]:
         return (self.combination_ms, self.combination_dram, self.aggregation_ms, self.aggregation_dram,
-                self.footprint)
+                self.footprint, self.model_bits)
 
 
 def _bits(options: tuple[str, ...]) -> np.ndarray:
@@ -93,8 +96,26 @@ def build_tables(graph: Graph, target: Target, num_classes: int, depth: int, wei
             combination_dram=CostTable(_drop_last_hidden(c_dram.reshape(comb_shape), first, last), prev + own + quant),
             aggregation_ms=CostTable(a_cycles / clock_khz, agg_axes),
             aggregation_dram=CostTable(a_dram, agg_axes),
-            footprint=CostTable(foot, foot_axes)))
+            footprint=CostTable(foot, foot_axes),
+            model_bits=CostTable(_model_bits(in_widths, per_heads, heads, w_bits, weight_quants, first, last),
+                                 prev + own + (("self", "attention"), ("self", "q.weight")))))
     return tables
+
+
+def _model_bits(in_widths: np.ndarray, per_heads: np.ndarray, heads: np.ndarray, w_bits: np.ndarray,
+                weight_quants: tuple[str, ...], first: bool, last: bool) -> np.ndarray:
+    """layer_model_bits over [input width, per-head width, heads, attention, weight option], the
+    input axis split into (previous hidden, previous heads) and the last layer's per-head axis
+    (the class count) dropped, as the other tables."""
+    vectors = np.array([ATTENTION_VECTOR_COUNTS[a] for a in ATTENTIONS], dtype=np.int64)
+    scaled = np.array([o != "f32" for o in weight_quants])
+    bits = layer_model_bits(in_widths[:, None, None, None, None], per_heads[None, :, None, None, None],
+                            heads[None, None, :, None, None], vectors[None, None, None, :, None],
+                            w_bits[None, None, None, None, :], scaled[None, None, None, None, :], last)
+    bits = bits[0] if first else bits.reshape(len(HIDDEN_SIZES), len(HEAD_COUNTS), *bits.shape[1:])
+    if last:
+        bits = bits[0] if first else bits[:, :, 0]
+    return bits.astype(np.float64)
 
 
 def _drop_last_hidden(values: np.ndarray, first: bool, last: bool) -> np.ndarray:

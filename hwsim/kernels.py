@@ -31,10 +31,12 @@ import math
 import numpy as np
 from numba import njit
 
+from hwsim.network import ATTENTION_VECTOR_COUNTS, ATTENTIONS
+
 # Attention codes, in the order of hwsim.network.ATTENTIONS.
 CONST, GCN, GAT, SYM_GAT, COS, LINEAR, GENE_LINEAR = range(7)
-# Attention vectors (each hidden·heads long) per attention type, stored with the weights.
-ATTENTION_VECTORS = (0, 0, 2, 2, 2, 1, 3)
+# Attention vectors (each hidden·heads long) per attention code, stored with the weights.
+ATTENTION_VECTORS = tuple(ATTENTION_VECTOR_COUNTS[name] for name in ATTENTIONS)
 POLICY_LRU, POLICY_DEGREE = 0, 1
 ACCUMULATOR_BITS = 32
 INDEX_BYTES = 4  # edge list and row pointers: 32-bit node indices

@@ -24,6 +24,13 @@ WEIGHT_QUANTS = ("b1", "t2", "q2", "q4", "q8", "q16", "f32")
 ACTIVATION_QUANTS = ("q2", "q4", "q8", "q16", "f32")
 QUANT_COMPONENTS = ("weight", "feature", "attention", "message")
 QUANT_BITS = {"b1": 1, "t2": 2, "q2": 2, "q4": 4, "q8": 8, "q16": 16, "f32": 32}
+# Model size (DESIGN.md §3): Σ weights × their bits + one float32 scale per quantised weight
+# tensor (the weight matrix and each attention vector) + biases at accumulator precision.
+SCALE_BITS = 32
+BIAS_BITS = 32
+# Attention vectors (a_l, a_r, g) per attention type, each [heads, per-head width]; they are
+# quantised with the weights (the accelerator reads them, see hwsim.kernels).
+ATTENTION_VECTOR_COUNTS = {"const": 0, "gcn": 0, "gat": 2, "sym-gat": 2, "cos": 2, "linear": 1, "gene-linear": 3}
 
 AttentionName = Literal["const", "gcn", "gat", "sym-gat", "cos", "linear", "gene-linear"]
 AggregationName = Literal["sum", "mean", "max"]
@@ -32,6 +39,17 @@ WeightQuant = Literal["b1", "t2", "q2", "q4", "q8", "q16", "f32"]
 ActivationQuant = Literal["q2", "q4", "q8", "q16", "f32"]
 HiddenSize = Literal[8, 16, 32, 64, 128, 256]
 HeadCount = Literal[1, 2, 4, 8]
+
+
+def layer_model_bits(in_width: int, per_head: int, heads: int, vectors: int, weight_bits: int, scaled: bool,
+                     last: bool) -> int:
+    """Bits of one layer's parameters: the [in, heads·per_head] weight matrix and `vectors`
+    attention vectors at `weight_bits` (plus a scale each when `scaled`, i.e. not f32), and the
+    bias (heads·per_head wide when the heads are concatenated, per_head when the last layer
+    averages them). Works elementwise on numpy arrays too (the search's cost tables)."""
+    width = heads * per_head
+    return ((in_width + vectors) * width * weight_bits + scaled * (1 + vectors) * SCALE_BITS
+            + (per_head if last else width) * BIAS_BITS)
 
 
 def has_coefficients(attention: str) -> bool:
@@ -97,6 +115,13 @@ class ArchSpec:
             out.append((width, per_head, layer.heads))
             width = per_head if last else per_head * layer.heads
         return out
+
+    def model_size_bits(self, in_dim: int, num_classes: int) -> int:
+        """Bits of every parameter of the network (see layer_model_bits)."""
+        return sum(layer_model_bits(width, per_head, heads, ATTENTION_VECTOR_COUNTS[layer.attention],
+                                    layer.quant.bits("weight"), layer.quant.weight != "f32", i == len(self.layers) - 1)
+                   for i, (layer, (width, per_head, heads)) in enumerate(zip(self.layers,
+                                                                             self.widths(in_dim, num_classes))))
 
     def to_dict(self) -> dict[str, Any]:
         return {"layers": [layer.to_dict() for layer in self.layers]}

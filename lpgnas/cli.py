@@ -117,6 +117,8 @@ def _add_search(sub) -> None:
                    help="λ_lat, on latency normalised by an 8-bit GCN's (default: 0.1)")
     p.add_argument("--buffer-weight", type=nonnegative_float, default=0.0,
                    help="μ, on the peak buffer normalised by an 8-bit GCN's (default: 0)")
+    p.add_argument("--size-weight", type=nonnegative_float, default=0.0,
+                   help="λ_size, on the model size normalised by an 8-bit GCN's (default: 0)")
     p.add_argument("--latency-budget-ms", type=positive_float, help="hard latency budget (hinge + repair)")
     p.add_argument("--buffer-budget-kib", type=positive_float, help="hard on-chip buffer budget (hinge + repair)")
     p.add_argument("--budget-weight", type=nonnegative_float, default=1.0, help="λ_b of the budget hinges (default: 1)")

@@ -83,7 +83,7 @@ def search_config(args) -> SearchConfig:
     return SearchConfig(
         target=args.target, dataset=args.dataset, data_root=args.data_root, split=args.split, layers=args.layers,
         epochs=args.epochs, seed=args.seed, seeds=tuple(args.seeds) if args.seeds else None,
-        latency_weight=args.latency_weight, buffer_weight=args.buffer_weight,
+        latency_weight=args.latency_weight, buffer_weight=args.buffer_weight, size_weight=args.size_weight,
         latency_budget_ms=args.latency_budget_ms, buffer_budget_kib=args.buffer_budget_kib,
         budget_weight=args.budget_weight, quant_choices=args.quant_choices, no_hw=args.no_hw,
         threads=args.threads, out=out, retrain_epochs=args.retrain_epochs,

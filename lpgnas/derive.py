@@ -155,11 +155,13 @@ def select(problem: Problem, searched: dict, run_dir: Path | None, progress: boo
                 if path is not None:
                     write_json(path, run)
             report = network_cost(problem, network)
-            penalty = 0.0 if problem.penalty is None else problem.penalty.exact(report.latency_ms,
-                                                                               report.peak_buffer_bytes)
+            model_bytes = arch.model_size_bits(graph.num_features, graph.num_classes) / 8
+            penalty = 0.0 if problem.penalty is None else problem.penalty.exact(
+                report.latency_ms, report.peak_buffer_bytes, model_bytes)
             rows.append({"network": network, "repairs": repairs, "arch": run["arch"], "val_acc": run["val_acc"],
                          "latency_ms": report.latency_ms, "peak_buffer_bytes": report.peak_buffer_bytes,
-                         "penalty": penalty, "score": 1.0 - run["val_acc"] + penalty, "seconds": run["seconds"]})
+                         "model_bytes": model_bytes, "penalty": penalty, "score": 1.0 - run["val_acc"] + penalty,
+                         "seconds": run["seconds"]})
             bar.update(1)
     chosen = min(range(len(rows)), key=lambda i: (rows[i]["score"], i))
     return {"chosen": chosen, "candidates": rows, "select_s": sum(row["seconds"] for row in rows)}

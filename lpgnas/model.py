@@ -7,11 +7,8 @@ import math
 from torch import Tensor, nn
 from torch_geometric.utils import add_self_loops, remove_self_loops
 
-from hwsim.network import QUANT_BITS, ArchSpec
+from hwsim.network import BIAS_BITS, QUANT_BITS, SCALE_BITS, ArchSpec
 from lpgnas.layers import QuantGNNConv, resolve_activation
-
-SCALE_BITS = 32  # one float32 scale (or α) per quantised tensor
-BIAS_BITS = 32  # biases live at accumulator precision
 
 
 def with_self_loops(edge_index: Tensor, num_nodes: int) -> Tensor:
@@ -57,7 +54,9 @@ class QuantGNN(nn.Module):
 
 
 def model_size_bits(model: QuantGNN) -> int:
-    """Σ over weight tensors of elements × bits (+ one 32-bit scale per quantised tensor) + biases."""
+    """Σ over weight tensors of elements × bits (+ one 32-bit scale per quantised tensor) + biases,
+    counted on the module's real tensors (ArchSpec.model_size_bits is the same from the spec alone;
+    tests check that they agree)."""
     total = 0
     for conv in model.convs:
         option = conv.q_weight.option

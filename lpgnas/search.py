@@ -117,6 +117,7 @@ class SearchConfig:
     seeds: tuple[int, ...] | None = None
     latency_weight: float = 0.1
     buffer_weight: float = 0.0
+    size_weight: float = 0.0
     latency_budget_ms: float | None = None
     buffer_budget_kib: float | None = None
     budget_weight: float = 1.0
@@ -205,8 +206,10 @@ def prepare(config: SearchConfig) -> Problem:
                          f"{config.buffer_budget_kib} KiB; the smallest needs {min_buffer / 1024:.4g} KiB")
     penalty = None
     if not config.no_hw:
-        penalty = HardwarePenalty(cost, reference.latency_ms, reference.peak_buffer_bytes, config.latency_weight,
-                                  config.buffer_weight, config.latency_budget_ms, budget_bytes, config.budget_weight)
+        reference_model_bytes = reference_arch(config.layers).model_size_bits(graph.num_features, graph.num_classes) / 8
+        penalty = HardwarePenalty(cost, reference.latency_ms, reference.peak_buffer_bytes, reference_model_bytes,
+                                  config.latency_weight, config.buffer_weight, config.size_weight,
+                                  config.latency_budget_ms, budget_bytes, config.budget_weight)
     return Problem(config, graph, hw_graph, split, target, space, cost, penalty, reference, tables_s)
 
 

@@ -19,7 +19,7 @@ QUICK = TrainConfig(lr=0.01, weight_decay=5e-4, dropout=0.5, epochs=20, patience
 @pytest.fixture(scope="module")
 def config(data_root, tmp_path_factory) -> SearchConfig:
     return SearchConfig(target="zcu102", dataset="cora", data_root=str(data_root), epochs=6, seed=3,
-                        retrain=QUICK, candidates=4, out=str(tmp_path_factory.mktemp("runs") / "a"))
+                        retrain=QUICK, candidates=4, size_weight=0.2, out=str(tmp_path_factory.mktemp("runs") / "a"))
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,8 @@ def test_the_kept_network_has_the_lowest_error_plus_penalty(config, result):
     rows = result["selection"]["candidates"]
     for row in rows:
         report = network_cost(problem, problem.space.from_arch(parse_arch(row["arch"])))
-        expected = 1 - row["val_acc"] + problem.penalty.exact(report.latency_ms, report.peak_buffer_bytes)
+        model_bytes = parse_arch(row["arch"]).model_size_bits(problem.graph.num_features, problem.graph.num_classes) / 8
+        expected = 1 - row["val_acc"] + problem.penalty.exact(report.latency_ms, report.peak_buffer_bytes, model_bytes)
         assert row["score"] == pytest.approx(expected)
         assert row["latency_ms"] == pytest.approx(report.latency_ms)
     chosen = result["selection"]["chosen"]

@@ -38,6 +38,9 @@ def test_more_bits_never_cost_fewer_cycles_or_bytes(graph, target, arch, data):
     assert wide.peak_buffer_bytes >= narrow.peak_buffer_bytes
     for a, b in zip(narrow.layers, wide.layers):
         assert b.buffer_bytes >= a.buffer_bytes
+    # the model size too (an f32 tensor has no scale, but every layer of the space is wide enough
+    # that 16 more bits per weight outweigh it)
+    assert wide_arch.model_size_bits(graph.num_features, 3) >= arch.model_size_bits(graph.num_features, 3)
 
 
 @LAW

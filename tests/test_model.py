@@ -1,3 +1,7 @@
+from hw_strategies import archs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from hwsim.network import parse_arch
 from lpgnas.model import QuantGNN, buffer_size_bytes, model_size_bits
 
@@ -17,6 +21,13 @@ def test_model_size_by_hand():
     model = QuantGNN(gcn("q4"), in_channels=100, num_classes=7)
     # weights 100·16 + 16·7 at 4 bits, one 32-bit scale each, biases 16 + 7 at 32 bits
     assert model_size_bits(model) == (1600 + 112) * 4 + 2 * 32 + 23 * 32
+
+
+@settings(max_examples=60, deadline=None)
+@given(arch=archs(), in_channels=st.integers(1, 40), classes=st.integers(2, 9))
+def test_spec_model_size_counts_the_built_model(arch, in_channels, classes):
+    """The search's size tables use ArchSpec.model_size_bits; it must count what QuantGNN holds."""
+    assert arch.model_size_bits(in_channels, classes) == model_size_bits(QuantGNN(arch, in_channels, classes))
 
 
 def test_w4_model_is_at_most_a_seventh_of_f32():
