@@ -41,6 +41,7 @@ class _SweepFile(StrictModel):
     latency_weights: list[pydantic.NonNegativeFloat] = []
     buffer_budgets_kib: list[pydantic.PositiveFloat] = []
     buffer_weight: pydantic.NonNegativeFloat = 0.0
+    size_weight: pydantic.NonNegativeFloat = 0.0
     seeds: list[int] = [0]
     layers: pydantic.PositiveInt = 2
     epochs: pydantic.PositiveInt = 500
@@ -62,6 +63,7 @@ class SweepSpec:
     latency_weights: tuple[float, ...] = ()
     buffer_budgets_kib: tuple[float, ...] = ()
     buffer_weight: float = 0.0
+    size_weight: float = 0.0
     seeds: tuple[int, ...] = (0,)
     layers: int = 2
     epochs: int = 500
@@ -175,6 +177,8 @@ def expand(spec: SweepSpec) -> list[Point]:
                         for weight in spec.weights:
                             options = {**shared, "latency_weight": weight, "latency_budget_ms": budget,
                                        "buffer_budget_kib": buffer, "buffer_weight": spec.buffer_weight}
+                            if spec.size_weight:  # only when set, so older sweeps keep their point keys
+                                options["size_weight"] = spec.size_weight
                             parts = [dataset, Path(target).stem]
                             parts += [f"lat{_g(budget)}ms"] if budget is not None else []
                             parts += [f"buf{_g(buffer)}kib"] if buffer is not None else []

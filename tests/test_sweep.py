@@ -57,6 +57,14 @@ def test_a_changed_setting_makes_new_points():
     assert a[0].key != b[0].key
 
 
+def test_size_weight_reaches_the_searches_and_only_then_changes_keys():
+    plain = expand(SweepSpec(targets=("zcu102",), nohw_reference=False, baselines=()))
+    zero = expand(SweepSpec(targets=("zcu102",), nohw_reference=False, baselines=(), size_weight=0.0))
+    sized = expand(SweepSpec(targets=("zcu102",), nohw_reference=False, baselines=(), size_weight=0.05))
+    assert [p.key for p in zero] == [p.key for p in plain] and "size_weight" not in plain[0].options
+    assert sized[0].options["size_weight"] == 0.05 and sized[0].key != plain[0].key
+
+
 def test_the_example_sweep_files_are_valid():
     files = list((Path(__file__).resolve().parents[1] / "examples" / "sweeps").glob("*.yaml"))
     assert files
