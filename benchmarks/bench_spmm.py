@@ -1,15 +1,17 @@
 """The sparse products of lpgnas.spmm against the plain ones, side by side in one run.
 
 Usage: python benchmarks/bench_spmm.py [--datasets cora,citeseer] [--widths 16,64,128,512]
-                                       [--shapes 1x16,8x8,4x128] [--repeat 50]
+                                       [--shapes 1x16,8x8,4x128] [--reduces sum,max] [--repeat 50]
 
 Features: for each dataset's bag-of-words features X and an output width, milliseconds for X·W
 forward alone (the evaluation pass) and forward + backward to W (the training step),
 torch.sparse.mm on COO against the CSR product with its cached transpose.
 Aggregation: for the dataset's edges (with self-loops) and H heads of C units, milliseconds for
-Σ_{j→i} α_ji·h_j with per-head coefficients α, forward and forward + backward to h and α, one
-gathered message per edge reduced by torch_geometric's scatter against lpgnas.spmm.aggregate.
-One thread, as the study's workers run.
+Σ_{j→i} α_ji·h_j (and max_{j→i}) with per-head coefficients α, forward and forward + backward to
+h and α, one gathered message per edge reduced by torch_geometric's scatter against
+lpgnas.spmm.aggregate (a CSR product for sum, the numba kernels of lpgnas.maxkernels for max),
+with the size of the gathered [E, H, C] tensor the latter never builds. One thread, as the
+study's workers run.
 """
 
 from __future__ import annotations
@@ -52,18 +54,19 @@ def time_both(x, pattern, weight, repeat: int) -> tuple[float, float, float, flo
     return tuple(milliseconds(fn, repeat) for fn in (coo_forward, csr_forward, coo_step, csr_step))
 
 
-def time_aggregation(edge_index, heads: int, width: int, num_nodes: int, repeat: int) -> tuple[float, ...]:
-    """Forward (no grad) and forward + backward milliseconds, gather/scatter then CSR."""
+def time_aggregation(edge_index, heads: int, width: int, num_nodes: int, reduce: str,
+                     repeat: int) -> tuple[float, ...]:
+    """Forward (no grad) and forward + backward milliseconds, gather/scatter then lpgnas."""
     generator = torch.Generator().manual_seed(0)
     h = torch.randn(num_nodes, heads, width, generator=generator, requires_grad=True)
     alpha = torch.rand(edge_index.size(1), heads, generator=generator, requires_grad=True)
     src, dst = edge_index
 
     def gathered():
-        return scatter(h[src] * alpha.unsqueeze(-1), dst, dim=0, dim_size=num_nodes, reduce="sum")
+        return scatter(h[src] * alpha.unsqueeze(-1), dst, dim=0, dim_size=num_nodes, reduce=reduce)
 
     def csr():
-        return aggregate(h, edge_index, alpha, "sum")
+        return aggregate(h, edge_index, alpha, reduce)
 
     def forward(fn):
         def run():
@@ -82,6 +85,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="cora,citeseer")
     parser.add_argument("--widths", default="16,64,128,512")
     parser.add_argument("--shapes", default="1x16,8x8,4x128", help="heads x units of the aggregated messages")
+    parser.add_argument("--reduces", default="sum,max", help="aggregators to time")
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -96,16 +100,18 @@ def main() -> None:
             coo_f, csr_f, coo_s, csr_s = time_both(x, pattern, weight, args.repeat)
             print(f"{name:<10}{width:>6}{coo_f:>10.2f}{csr_f:>10.2f}{coo_f / csr_f:>6.1f}x"
                   f"{coo_s:>10.2f}{csr_s:>10.2f}{coo_s / csr_s:>6.1f}x")
-    print(f"\n{'dataset':<10}{'HxC':>6}{'gather':>10}{'CSR fwd':>10}{'ratio':>7}"
-          f"{'gath f+b':>10}{'CSR f+b':>10}{'ratio':>7}   (ms, aggregation with per-head coefficients)")
+    print(f"\n{'dataset':<10}{'reduce':>7}{'HxC':>7}{'[E,H,C]':>9}{'gather':>10}{'lpgnas':>10}{'ratio':>7}"
+          f"{'gath f+b':>10}{'lpg f+b':>10}{'ratio':>7}   (ms, aggregation with per-head coefficients; MB)")
     for name in args.datasets.split(","):
         graph = load_dataset(name)
         edge_index = with_self_loops(graph.edge_index, graph.num_nodes)
-        for shape in args.shapes.split(","):
-            heads, width = (int(v) for v in shape.split("x"))
-            g_f, c_f, g_s, c_s = time_aggregation(edge_index, heads, width, graph.num_nodes, args.repeat)
-            print(f"{name:<10}{shape:>6}{g_f:>10.2f}{c_f:>10.2f}{g_f / c_f:>6.1f}x"
-                  f"{g_s:>10.2f}{c_s:>10.2f}{g_s / c_s:>6.1f}x")
+        for reduce in args.reduces.split(","):
+            for shape in args.shapes.split(","):
+                heads, width = (int(v) for v in shape.split("x"))
+                gathered_mb = edge_index.size(1) * heads * width * 4 / 1e6
+                g_f, c_f, g_s, c_s = time_aggregation(edge_index, heads, width, graph.num_nodes, reduce, args.repeat)
+                print(f"{name:<10}{reduce:>7}{shape:>7}{gathered_mb:>9.1f}{g_f:>10.2f}{c_f:>10.2f}{g_f / c_f:>6.1f}x"
+                      f"{g_s:>10.2f}{c_s:>10.2f}{g_s / c_s:>6.1f}x")
 
 
 if __name__ == "__main__":

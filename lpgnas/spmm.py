@@ -11,7 +11,8 @@ CSR row pointers and the CSR form of the transpose (a permutation of the values)
 once per input tensor and reused every epoch. The gradient of the values, needed where they
 are learnt (attention coefficients, the search's feature-width mixture), is a sampled dense
 product at the pattern (torch.sparse.sampled_addmm), again without an [E, C] tensor; so is
-the `cos` attention score, a dot product per edge.
+the `cos` attention score, a dot product per edge. The `max` aggregator is no product: it runs
+as numba kernels over the same CSR edge list (lpgnas.maxkernels).
 benchmarks/bench_spmm.py measures every path against the gather/scatter or COO one.
 """
 
@@ -24,6 +25,8 @@ import torch
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 from torch_geometric.utils import scatter
+
+from lpgnas.maxkernels import segment_max_backward, segment_max_forward
 
 
 @dataclass(frozen=True)
@@ -210,20 +213,46 @@ def edge_pattern(edge_index: Tensor, num_nodes: int) -> EdgePattern:
     return pattern
 
 
+class _SegmentMax(torch.autograd.Function):
+    """max over each target's in-edges of α·h (lpgnas.maxkernels); differentiable in h and α."""
+
+    @staticmethod
+    def forward(ctx, pattern: SparsePattern, h: Tensor, alpha: Tensor) -> Tensor:
+        h, alpha = h.detach().contiguous(), alpha.detach().contiguous()
+        out, count = segment_max_forward(pattern.crow.numpy(), pattern.col.numpy(), h.numpy(), alpha.numpy())
+        out, count = torch.from_numpy(out), torch.from_numpy(count)
+        ctx.pattern = pattern
+        ctx.save_for_backward(h, alpha, out, count)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[None, Tensor | None, Tensor | None]:
+        h, alpha, out, count = ctx.saved_tensors
+        grad_h, grad_alpha = segment_max_backward(ctx.pattern.crow.numpy(), ctx.pattern.col.numpy(), h.numpy(),
+                                                  alpha.numpy(), out.numpy(), count.numpy(),
+                                                  grad.to(torch.float32).contiguous().numpy())
+        return (None, torch.from_numpy(grad_h) if ctx.needs_input_grad[1] else None,
+                torch.from_numpy(grad_alpha) if ctx.needs_input_grad[2] else None)
+
+
 def aggregate(h: Tensor, edge_index: Tensor, alpha: Tensor | None, reduce: str) -> Tensor:
     """out_i = ⊕_{j→i} α_ji · h_j per head, for h [N, H, C], α [E, H] (None: all ones).
 
     `sum` and `mean` are one CSR product (over the head blocks when every head has its own
-    coefficients); `max` gathers one message per edge and reduces them (torch_geometric's scatter).
+    coefficients); `max` streams each target's in-edges in a numba kernel (float32; other
+    dtypes gather one message per edge and reduce them with torch_geometric's scatter).
     """
     num_nodes, heads, width = h.shape
-    if reduce == "max":
+    if reduce == "max" and h.dtype != torch.float32:
         src, dst = edge_index
         messages = h[src] if alpha is None else h[src] * alpha.unsqueeze(-1)
         return scatter(messages, dst, dim=0, dim_size=num_nodes, reduce="max")
-    if reduce not in ("sum", "mean"):
+    if reduce not in ("sum", "mean", "max"):
         raise ValueError(f"Could not resolve aggregation {reduce!r} among choices ['sum', 'mean', 'max']")
     edges = edge_pattern(edge_index, num_nodes)
+    if reduce == "max":
+        ordered = h.new_ones(edges.order.numel(), heads) if alpha is None else alpha[edges.order].to(h.dtype)
+        return _SegmentMax.apply(edges.matrix, h, ordered)
     scale = edges.inverse_degree if reduce == "mean" else None
     if alpha is None or heads == 1 or alpha.stride(1) == 0:  # one coefficient per edge for every head
         if alpha is None:  # the plain sum or mean: 1 or 1/in-degree per edge

@@ -108,3 +108,29 @@ def aggregation(n, e, max_deg, m, heads, attention, w, mb, ab, last, out_width, 
 
 def footprint(n, e, m, heads, mb, ab, onchip):
     return min(onchip, n * message_bytes(m, mb) + math.ceil(e * heads * ab / 8))
+
+
+def segment_max(indptr, cols, h, alpha, grad):
+    """max over each target's in-edges of alpha·h per (head, channel), counting the edges that
+    reach it, and the gradient of Σ grad·out shared equally among them (float32 arithmetic)."""
+    import numpy as np
+
+    nodes, heads, width = h.shape
+    out = np.zeros((nodes, heads, width), dtype=np.float32)
+    count = np.zeros((nodes, heads, width), dtype=np.int32)
+    grad_h, grad_alpha = np.zeros_like(h), np.zeros_like(alpha)
+    for i in range(nodes):
+        edges = range(indptr[i], indptr[i + 1])
+        for k in range(heads):
+            for c in range(width):
+                values = [alpha[p, k] * h[cols[p], k, c] for p in edges]
+                if not values:
+                    continue
+                out[i, k, c] = max(values)
+                count[i, k, c] = values.count(out[i, k, c])
+                for p, value in zip(edges, values):
+                    if value == out[i, k, c]:
+                        share = grad[i, k, c] / np.float32(count[i, k, c])
+                        grad_h[cols[p], k, c] += share * alpha[p, k]
+                        grad_alpha[p, k] += share * h[cols[p], k, c]
+    return out, count, grad_h, grad_alpha
