@@ -45,7 +45,10 @@ def _label(point: Point) -> str:
         parts.append(f"latency ≤ {options['latency_budget_ms']:g} ms")
     if options.get("buffer_budget_kib") is not None:
         parts.append(f"buffer ≤ {options['buffer_budget_kib']:g} KiB")
-    return ", ".join(parts + [f"λ={options.get('latency_weight', 0):g}"])
+    parts.append(f"λ={options.get('latency_weight', 0):g}")
+    if options.get("size_weight"):
+        parts.append(f"λ_size={options['size_weight']:g}")
+    return ", ".join(parts)
 
 
 def _row(point: Point, result: dict, hw: dict, target: str, run_dir: str) -> dict:

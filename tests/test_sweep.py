@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hwsim.errors import InputError
 from lpgnas.cli import main
 from lpgnas.pareto import frontier
-from lpgnas.sweep import run_sweep
+from lpgnas.sweep import _label, run_sweep
 from lpgnas.sweepspec import SweepSpec, expand, load_sweep_spec
 from lpgnas.sweepstore import DB_NAME, SweepStore
 
@@ -63,6 +63,7 @@ def test_size_weight_reaches_the_searches_and_only_then_changes_keys():
     sized = expand(SweepSpec(targets=("zcu102",), nohw_reference=False, baselines=(), size_weight=0.05))
     assert [p.key for p in zero] == [p.key for p in plain] and "size_weight" not in plain[0].options
     assert sized[0].options["size_weight"] == 0.05 and sized[0].key != plain[0].key
+    assert _label(sized[0]) == "λ=0.1, λ_size=0.05" and _label(plain[0]) == "λ=0.1"
 
 
 def test_the_example_sweep_files_are_valid():
