@@ -218,20 +218,22 @@ class _SegmentMax(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, pattern: SparsePattern, h: Tensor, alpha: Tensor) -> Tensor:
-        h, alpha = h.detach().contiguous(), alpha.detach().contiguous()
-        out, count = segment_max_forward(pattern.crow.numpy(), pattern.col.numpy(), h.numpy(), alpha.numpy())
+        num_nodes, heads, width = h.shape
+        flat, alpha = h.detach().reshape(num_nodes, heads * width).contiguous(), alpha.detach().contiguous()
+        out, count = segment_max_forward(pattern.crow.numpy(), pattern.col.numpy(), flat.numpy(), alpha.numpy())
         out, count = torch.from_numpy(out), torch.from_numpy(count)
         ctx.pattern = pattern
-        ctx.save_for_backward(h, alpha, out, count)
-        return out
+        ctx.save_for_backward(flat, alpha, out, count)
+        return out.view(num_nodes, heads, width)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[None, Tensor | None, Tensor | None]:
-        h, alpha, out, count = ctx.saved_tensors
-        grad_h, grad_alpha = segment_max_backward(ctx.pattern.crow.numpy(), ctx.pattern.col.numpy(), h.numpy(),
-                                                  alpha.numpy(), out.numpy(), count.numpy(),
-                                                  grad.to(torch.float32).contiguous().numpy())
-        return (None, torch.from_numpy(grad_h) if ctx.needs_input_grad[1] else None,
+        flat, alpha, out, count = ctx.saved_tensors
+        num_nodes, heads, width = grad.shape
+        grad_h, grad_alpha = segment_max_backward(
+            ctx.pattern.crow.numpy(), ctx.pattern.col.numpy(), flat.numpy(), alpha.numpy(), out.numpy(),
+            count.numpy(), grad.to(torch.float32).reshape(num_nodes, heads * width).contiguous().numpy())
+        return (None, torch.from_numpy(grad_h).view(num_nodes, heads, width) if ctx.needs_input_grad[1] else None,
                 torch.from_numpy(grad_alpha) if ctx.needs_input_grad[2] else None)
 
 

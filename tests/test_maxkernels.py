@@ -22,11 +22,12 @@ def test_kernels_equal_the_loop(nodes, edges, heads, width, levels, seed):
     alpha = rng.choice(np.array([0.25, 0.5, 1.0], dtype=np.float32), (edges, heads))
     grad = rng.standard_normal((nodes, heads, width)).astype(np.float32)
 
-    out, count = segment_max_forward(indptr, cols, h, alpha)
-    grad_h, grad_alpha = segment_max_backward(indptr, cols, h, alpha, out, count, grad)
+    flat = h.reshape(nodes, heads * width)  # the kernels take the heads side by side
+    out, count = segment_max_forward(indptr, cols, flat, alpha)
+    grad_h, grad_alpha = segment_max_backward(indptr, cols, flat, alpha, out, count, grad.reshape(nodes, -1))
     want_out, want_count, want_h, want_alpha = segment_max(indptr, cols, h, alpha, grad)
 
-    np.testing.assert_array_equal(out, want_out)
-    np.testing.assert_array_equal(count, want_count)
-    np.testing.assert_allclose(grad_h, want_h, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(out, want_out.reshape(nodes, -1))
+    np.testing.assert_array_equal(count, want_count.reshape(nodes, -1))
+    np.testing.assert_allclose(grad_h, want_h.reshape(nodes, -1), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(grad_alpha, want_alpha, rtol=1e-5, atol=1e-6)
