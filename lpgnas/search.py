@@ -194,7 +194,8 @@ def prepare(config: SearchConfig) -> Problem:
     tables = build_tables(hw_graph, target, graph.num_classes, config.layers, weights, activations)
     tables_s = time.perf_counter() - start
     cost = ExpectedCost(tables)
-    reference = simulate(hw_graph, reference_arch(config.layers), target, graph.num_classes)
+    reference_net = reference_arch(config.layers)
+    reference = simulate(hw_graph, reference_net, target, graph.num_classes)
     budget_bytes = None if config.buffer_budget_kib is None else config.buffer_budget_kib * 1024
     min_latency, min_buffer = cost.lower_bounds()
     if config.latency_budget_ms is not None and min_latency > config.latency_budget_ms:
@@ -206,7 +207,7 @@ def prepare(config: SearchConfig) -> Problem:
                          f"{config.buffer_budget_kib} KiB; the smallest needs {min_buffer / 1024:.4g} KiB")
     penalty = None
     if not config.no_hw:
-        reference_model_bytes = reference_arch(config.layers).model_size_bits(graph.num_features, graph.num_classes) / 8
+        reference_model_bytes = reference_net.model_size_bits(graph.num_features, graph.num_classes) / 8
         penalty = HardwarePenalty(cost, reference.latency_ms, reference.peak_buffer_bytes, reference_model_bytes,
                                   config.latency_weight, config.buffer_weight, config.size_weight,
                                   config.latency_budget_ms, budget_bytes, config.budget_weight)
