@@ -18,7 +18,7 @@ from torch_geometric.utils import softmax
 from hwsim.kernels import ATTENTION_VECTORS as _VECTOR_COUNTS
 from hwsim.network import ACTIVATIONS, AGGREGATIONS, ATTENTIONS, QuantSpec
 from lpgnas.quant import Quantizer
-from lpgnas.spmm import aggregate, cached_pattern, edge_dot, sparse_matmul
+from lpgnas.spmm import aggregate, cached_pattern, edge_dot, gene_linear_score, sparse_matmul
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "identity": lambda x: x,
@@ -71,7 +71,7 @@ def edge_coefficients(attention: str, h: Tensor, edge_index: Tensor, att_l: Tens
     elif attention == "linear":
         score = torch.tanh((h * att_r).sum(-1))[src]
     elif attention == "gene-linear":
-        score = (torch.tanh((h * att_l)[dst] + (h * att_r)[src]) * att_g).sum(-1)
+        score = gene_linear_score(h * att_l, h * att_r, att_g, edge_index)
     else:
         raise ValueError(f"Could not resolve attention {attention!r} among choices {list(ATTENTIONS)}")
     return softmax(score, dst, num_nodes=num_nodes)

@@ -2,12 +2,14 @@
 message per edge and torch_geometric's scatter for aggregation; values and gradients."""
 
 import gc
+from unittest.mock import patch
 
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch_geometric.utils import scatter
 
+from lpgnas import spmm
 from lpgnas.spmm import (
     _EDGE_PATTERNS,
     _PATTERNS,
@@ -15,6 +17,7 @@ from lpgnas.spmm import (
     cached_pattern,
     edge_dot,
     edge_pattern,
+    gene_linear_score,
     sparse_matmul,
     sparse_pattern,
 )
@@ -131,6 +134,30 @@ def test_edge_dot_equals_gathered_rows(nodes, edges, heads, width, parallel, see
     grads = torch.autograd.grad((out * upstream).sum(), [left, right])
     reference = (left[dst] * right[src]).sum(-1)
     expected = torch.autograd.grad((reference * upstream).sum(), [left, right])
+
+    torch.testing.assert_close(out, reference)
+    for grad, want in zip(grads, expected):
+        torch.testing.assert_close(grad, want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(nodes=st.integers(1, 30), edges=st.integers(0, 90), heads=st.sampled_from([1, 2, 4]),
+       width=st.integers(1, 6), chunk=st.integers(1, 64), seed=st.integers(0, 2**16))
+def test_gene_linear_score_equals_gathered_rows(nodes, edges, heads, width, chunk, seed):
+    """Chunked, with tanh recomputed in the backward pass, it is still the plain expression."""
+    generator = torch.Generator().manual_seed(seed)
+    edge_index = torch.randint(0, nodes, (2, edges), generator=generator)
+    left = torch.randn(nodes, heads, width, generator=generator, requires_grad=True)
+    right = torch.randn(nodes, heads, width, generator=generator, requires_grad=True)
+    gate = torch.randn(1, heads, width, generator=generator, requires_grad=True)
+    upstream = torch.randn(edges, heads, generator=generator)
+    src, dst = edge_index
+
+    with patch.object(spmm, "GENE_CHUNK_ELEMENTS", chunk):
+        out = gene_linear_score(left, right, gate, edge_index)
+        grads = torch.autograd.grad((out * upstream).sum(), [left, right, gate])
+    reference = (torch.tanh(left[dst] + right[src]) * gate).sum(-1)
+    expected = torch.autograd.grad((reference * upstream).sum(), [left, right, gate])
 
     torch.testing.assert_close(out, reference)
     for grad, want in zip(grads, expected):
