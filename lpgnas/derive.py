@@ -93,11 +93,12 @@ def derive(problem: Problem, state: SearchState) -> dict:
     controller = state.controller
     network = controller.network()
     probs = [{k: v.tolist() for k, v in layer.items()} for layer in controller.probabilities()]
+    pairs = [controller.pair_probabilities(i).tolist() for i in range(problem.space.depth)]
     repairs: list[str] = []
     if violation(problem, network_cost(problem, network)) > 0:
         network, repairs = repair(problem, network, probs)
     return {"arch": problem.space.to_arch(network).to_dict(), "network": network, "probabilities": probs,
-            "repairs": repairs, "search_s": state.seconds, "history": state.history}
+            "pairs": pairs, "repairs": repairs, "search_s": state.seconds, "history": state.history}
 
 
 def draw_candidates(problem: Problem, searched: dict, count: int) -> list[tuple[Network, list[str]]]:
@@ -114,6 +115,10 @@ def draw_candidates(problem: Problem, searched: dict, count: int) -> list[tuple[
         if len(candidates) >= count:
             break
         network = [{name: int(rng.choice(len(w), p=w / w.sum())) for name, w in layer.items()} for layer in sharpened]
+        for layer, joint in zip(network, searched.get("pairs", [])):  # attention and aggregation drawn together
+            weights = np.asarray(joint, dtype=np.float64).reshape(-1) ** SHARPNESS
+            pair = int(rng.choice(len(weights), p=weights / weights.sum()))
+            layer["attention"], layer["aggregation"] = divmod(pair, len(joint[0]))
         repairs: list[str] = []
         try:
             if violation(problem, network_cost(problem, network)) > 0:

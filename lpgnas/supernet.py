@@ -25,6 +25,10 @@ from lpgnas.spmm import aggregate, cached_pattern, sparse_matmul
 
 Sample = dict[str, Tensor]  # choice name -> one-hot (architecture) or probabilities (quantisation)
 TYPICAL_WIDTH = 64  # the width the supernet's weights are initialised for (see reset_parameters)
+# One categorical over (attention, aggregation) pairs: `mean` suits `const` only (softmax
+# coefficients already average), so independent logits credit it on the wrong partners
+# (docs/search-tuning.md, session 9).
+PAIR = ("attention", "aggregation")
 
 
 class ArchController(nn.Module):
@@ -36,18 +40,33 @@ class ArchController(nn.Module):
         self.alpha = nn.ParameterDict()
         self.beta = nn.ParameterDict()
         for layer in range(space.depth):
-            for name, candidates in space.arch_choices(layer).items():
-                self.alpha[_key(layer, name)] = nn.Parameter(torch.zeros(len(candidates)))
+            choices = space.arch_choices(layer)
+            self.alpha[_key(layer, "pair")] = nn.Parameter(torch.zeros(len(choices[PAIR[0]]) * len(choices[PAIR[1]])))
+            for name, candidates in choices.items():
+                if name not in PAIR:
+                    self.alpha[_key(layer, name)] = nn.Parameter(torch.zeros(len(candidates)))
             for name, candidates in space.quant_choices().items():
                 self.beta[_key(layer, name)] = nn.Parameter(torch.zeros(len(candidates)))
 
     def _logits(self, layer: int, name: str) -> Tensor:
         return (self.beta if name in QUANT_CHOICES else self.alpha)[_key(layer, name)]
 
+    def pair_probabilities(self, layer: int) -> Tensor:
+        """The joint distribution of (attention, aggregation) of a layer, [attentions, aggregations]."""
+        choices = self.space.arch_choices(layer)
+        return F.softmax(self._logits(layer, "pair"), dim=0).view(len(choices[PAIR[0]]), len(choices[PAIR[1]]))
+
     def probabilities(self) -> list[dict[str, Tensor]]:
-        """softmax of every choice's logits (the distribution the hardware cost is taken over)."""
-        return [{name: F.softmax(self._logits(i, name), dim=0) for name in self.space.choices(i)}
-                for i in range(self.space.depth)]
+        """softmax of every choice's logits (the distribution the hardware cost is taken over);
+        attention and aggregation as the marginals of their joint distribution (the cost tables
+        index attention, never the reducer, so the expected cost stays exact)."""
+        out = []
+        for i in range(self.space.depth):
+            joint = self.pair_probabilities(i)
+            marginals = {PAIR[0]: joint.sum(1), PAIR[1]: joint.sum(0)}
+            out.append({name: marginals[name] if name in PAIR else F.softmax(self._logits(i, name), dim=0)
+                        for name in self.space.choices(i)})
+        return out
 
     def sample(self, tau: float, quant: str = "mix") -> list[Sample]:
         """Hard Gumbel-softmax samples of the architecture choices, and the quantisation choices:
@@ -64,8 +83,14 @@ class ArchController(nn.Module):
         out = []
         for i in range(self.space.depth):
             layer: Sample = {}
-            for name in self.space.arch_choices(i):
-                layer[name] = F.gumbel_softmax(self._logits(i, name).detach(), tau=tau, hard=True)
+            choices = self.space.arch_choices(i)
+            pair = int(F.gumbel_softmax(self._logits(i, "pair").detach(), tau=tau, hard=True).argmax())
+            count = len(choices[PAIR[1]])
+            layer[PAIR[0]] = F.one_hot(torch.tensor(pair // count), len(choices[PAIR[0]])).float()
+            layer[PAIR[1]] = F.one_hot(torch.tensor(pair % count), count).float()
+            for name in choices:
+                if name not in PAIR:
+                    layer[name] = F.gumbel_softmax(self._logits(i, name).detach(), tau=tau, hard=True)
             for name in self.space.quant_choices():
                 logits = self._logits(i, name)
                 if quant == "mix":
@@ -81,14 +106,23 @@ class ArchController(nn.Module):
         """log p of the sampled architecture under softmax(α) (the quantisation mixture excluded)."""
         total = torch.zeros(())
         for i, layer in enumerate(sample):
+            pair = int(layer[PAIR[0]].argmax()) * len(layer[PAIR[1]]) + int(layer[PAIR[1]].argmax())
+            total = total + F.log_softmax(self._logits(i, "pair"), dim=0)[pair]
             for name in self.space.arch_choices(i):
-                total = total + F.log_softmax(self._logits(i, name), dim=0)[int(layer[name].argmax())]
+                if name not in PAIR:
+                    total = total + F.log_softmax(self._logits(i, name), dim=0)[int(layer[name].argmax())]
         return total
 
     def network(self) -> list[dict[str, int]]:
-        """The argmax of every choice."""
-        return [{name: int(self._logits(i, name).argmax()) for name in self.space.choices(i)}
-                for i in range(self.space.depth)]
+        """The argmax of every choice ((attention, aggregation): of their joint distribution)."""
+        out = []
+        for i in range(self.space.depth):
+            joint = self.pair_probabilities(i)
+            pair = int(joint.argmax())
+            picks = {PAIR[0]: pair // joint.size(1), PAIR[1]: pair % joint.size(1)}
+            out.append({name: picks[name] if name in PAIR else int(self._logits(i, name).argmax())
+                        for name in self.space.choices(i)})
+        return out
 
     def derive(self) -> ArchSpec:
         return self.space.to_arch(self.network())

@@ -126,3 +126,26 @@ def test_score_loss_passes_gradients_to_the_logits():
     logits = torch.randn(30, 4, requires_grad=True)
     score_loss(logits, torch.randint(0, 4, (30,))).backward()
     assert logits.grad is not None and float(logits.grad.abs().sum()) > 0
+
+
+def test_attention_and_aggregation_are_one_joint_choice():
+    """The pair is drawn, scored and derived together; the cost model sees its marginals."""
+    space = SearchSpace()
+    controller = ArchController(space)
+    with torch.no_grad():
+        controller.alpha["l0_pair"].normal_(generator=torch.Generator().manual_seed(0))
+    joint = controller.pair_probabilities(0).detach()
+    probs = controller.probabilities()[0]
+    torch.testing.assert_close(probs["attention"], joint.sum(1))
+    torch.testing.assert_close(probs["aggregation"], joint.sum(0))
+    torch.manual_seed(1)
+    sample = controller.sample(1.0)
+    a, g = int(sample[0]["attention"].argmax()), int(sample[0]["aggregation"].argmax())
+    pair_names = ("attention", "aggregation")
+    others = sum(float(F.log_softmax(controller.alpha[f"l{i}_{name}"].detach(), 0)[int(sample[i][name].argmax())])
+                 for i in range(space.depth) for name in space.arch_choices(i) if name not in pair_names)
+    pairs = float(torch.log(joint[a, g])) + float(torch.log(controller.pair_probabilities(1).detach()[
+        int(sample[1]["attention"].argmax()), int(sample[1]["aggregation"].argmax())]))
+    assert float(controller.log_prob(sample).detach()) == pytest.approx(others + pairs, abs=1e-5)
+    best = divmod(int(joint.argmax()), joint.size(1))
+    assert (controller.network()[0]["attention"], controller.network()[0]["aggregation"]) == best
