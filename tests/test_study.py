@@ -11,6 +11,7 @@ import pytest
 
 from lpgnas.study import (
     BASELINES,
+    HW_SEARCH,
     SEARCHES,
     UNIFORM,
     Entry,
@@ -63,12 +64,12 @@ def test_comparison_checks_every_quantised_search():
     table = [Entry("gcn", "baseline", {0: 0.82, 1: 0.83}, 90.0, 10.0, 0.05),
              Entry("gat-w4a8", "baseline", {0: 0.80, 1: 0.80}, 45.0, 10.0, 0.05),
              Entry("lpgnas-hw --no-hw", "search", {0: 0.83, 1: 0.83}, 120.0, 10.0, 0.05),
-             Entry("lpgnas-hw λ=0.1", "search", {0: 0.81, 1: 0.834}, 12.0, 10.0, 0.02)]
+             Entry(HW_SEARCH, "search", {0: 0.81, 1: 0.834}, 12.0, 10.0, 0.02)]
     text = comparison(table)
     assert "(gcn) 82.50 %" in text and "+0.50 points, per seed +0.50 ± 0.50 s.e. over 2; 1.33x" in text
     assert "-0.30 points, per seed -0.30 ± 0.70 s.e. over 2; 0.13x" in text
-    assert "met by lpgnas-hw λ=0.1 " in text
-    table[-1] = Entry("lpgnas-hw λ=0.1", "search", {0: 0.81, 1: 0.81}, 12.0, 10.0, 0.02)
+    assert f"met by {HW_SEARCH} " in text
+    table[-1] = Entry(HW_SEARCH, "search", {0: 0.81, 1: 0.81}, 12.0, 10.0, 0.02)
     assert "not met" in comparison(table)
 
 
@@ -86,7 +87,7 @@ def test_quick_study_runs_every_path(data_root, tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     report = (out / "study.md").read_text()
-    for needle in ("## cora, full split", "## cora, public split", "NAS f32", "lpgnas-hw λ=0.1", "sage-mean-w4a8",
+    for needle in ("## cora, full split", "## cora, public split", "NAS f32", HW_SEARCH, "sage-mean-w4a8",
                    "## Quantisation statistics", "| W4A8 |", "## Time per part", "Verdict:"):
         assert needle in report
     for name in ("study-cora-full-size.png", "study-cora-public-size.png", "study-bits.png"):
