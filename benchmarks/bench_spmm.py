@@ -1,7 +1,8 @@
 """The sparse products of lpgnas.spmm against the plain ones, side by side in one run.
 
 Usage: python benchmarks/bench_spmm.py [--datasets cora,citeseer] [--widths 16,64,128,512]
-                                       [--shapes 1x16,8x8,4x128] [--reduces sum,max] [--repeat 50]
+                                       [--shapes 1x16,8x8,4x128] [--reduces sum,max] [--scores gene-linear]
+                                       [--repeat 50]
 
 Features: for each dataset's bag-of-words features X and an output width, milliseconds for X·W
 forward alone (the evaluation pass) and forward + backward to W (the training step),
@@ -10,8 +11,10 @@ Aggregation: for the dataset's edges (with self-loops) and H heads of C units, m
 Σ_{j→i} α_ji·h_j (and max_{j→i}) with per-head coefficients α, forward and forward + backward to
 h and α, one gathered message per edge reduced by torch_geometric's scatter against
 lpgnas.spmm.aggregate (a CSR product for sum, the numba kernels of lpgnas.maxkernels for max),
-with the size of the gathered [E, H, C] tensor the latter never builds. One thread, as the
-study's workers run.
+with the size of the gathered [E, H, C] tensor the latter never builds.
+Scores: the gene-linear attention score Σ_c g_c·tanh(l_i,c + r_j,c) per edge and head, the plain
+expression over gathered [E, H, C] rows against lpgnas.spmm.gene_linear_score (chunks of edges).
+One thread, as the study's workers run.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from torch_geometric.utils import scatter
 
 from lpgnas.data import load_dataset
 from lpgnas.model import as_input, with_self_loops
-from lpgnas.spmm import aggregate, sparse_matmul, sparse_pattern
+from lpgnas.spmm import aggregate, gene_linear_score, sparse_matmul, sparse_pattern
 
 
 def milliseconds(fn, repeat: int) -> float:
@@ -80,12 +83,38 @@ def time_aggregation(edge_index, heads: int, width: int, num_nodes: int, reduce:
     return tuple(milliseconds(fn, repeat) for fn in (forward(gathered), forward(csr), step(gathered), step(csr)))
 
 
+def time_gene_linear(edge_index, heads: int, width: int, num_nodes: int, repeat: int) -> tuple[float, ...]:
+    """Forward (no grad) and forward + backward milliseconds, plain expression then chunked."""
+    generator = torch.Generator().manual_seed(0)
+    left, right = (torch.randn(num_nodes, heads, width, generator=generator, requires_grad=True) for _ in "lr")
+    gate = torch.randn(1, heads, width, generator=generator, requires_grad=True)
+    src, dst = edge_index
+
+    def plain():
+        return (torch.tanh(left[dst] + right[src]) * gate).sum(-1)
+
+    def chunked():
+        return gene_linear_score(left, right, gate, edge_index)
+
+    def forward(fn):
+        def run():
+            with torch.no_grad():
+                fn()
+        return run
+
+    def step(fn):
+        return lambda: fn().sum().backward()
+
+    return tuple(milliseconds(fn, repeat) for fn in (forward(plain), forward(chunked), step(plain), step(chunked)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="cora,citeseer")
     parser.add_argument("--widths", default="16,64,128,512")
     parser.add_argument("--shapes", default="1x16,8x8,4x128", help="heads x units of the aggregated messages")
     parser.add_argument("--reduces", default="sum,max", help="aggregators to time")
+    parser.add_argument("--scores", default="gene-linear", help="attention scores to time ('' for none)")
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -112,6 +141,19 @@ def main() -> None:
                 g_f, c_f, g_s, c_s = time_aggregation(edge_index, heads, width, graph.num_nodes, reduce, args.repeat)
                 print(f"{name:<10}{reduce:>7}{shape:>7}{gathered_mb:>9.1f}{g_f:>10.2f}{c_f:>10.2f}{g_f / c_f:>6.1f}x"
                       f"{g_s:>10.2f}{c_s:>10.2f}{g_s / c_s:>6.1f}x")
+    if "gene-linear" not in args.scores.split(","):
+        return
+    print(f"\n{'dataset':<10}{'HxC':>7}{'[E,H,C]':>9}{'plain':>10}{'chunked':>10}{'ratio':>7}"
+          f"{'plain f+b':>10}{'chk f+b':>10}{'ratio':>7}   (ms, gene-linear score; MB)")
+    for name in args.datasets.split(","):
+        graph = load_dataset(name)
+        edge_index = with_self_loops(graph.edge_index, graph.num_nodes)
+        for shape in args.shapes.split(","):
+            heads, width = (int(v) for v in shape.split("x"))
+            gathered_mb = edge_index.size(1) * heads * width * 4 / 1e6
+            p_f, c_f, p_s, c_s = time_gene_linear(edge_index, heads, width, graph.num_nodes, args.repeat)
+            print(f"{name:<10}{shape:>7}{gathered_mb:>9.1f}{p_f:>10.2f}{c_f:>10.2f}{p_f / c_f:>6.1f}x"
+                  f"{p_s:>10.2f}{c_s:>10.2f}{p_s / c_s:>6.1f}x")
 
 
 if __name__ == "__main__":

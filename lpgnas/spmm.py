@@ -282,9 +282,11 @@ def edge_dot(left: Tensor, right: Tensor, edge_index: Tensor) -> Tensor:
     return scores[blocks.position].view(-1, heads)[edges.position]
 
 
-# Edges per chunk of the gene-linear score: the [chunk, H, C] temporaries stay near 4 MB
-# (2**20 floats) whatever the width, instead of one [E, H, C] tensor per step.
-GENE_CHUNK_ELEMENTS = 1 << 20
+# Edges per chunk of the gene-linear score: the [chunk, H, C] temporaries stay near 16 MB
+# (2**22 floats) whatever the width, instead of one [E, H, C] tensor per step. Scores that fit
+# one chunk take the plain expression: recomputing tanh costs more than it saves there
+# (benchmarks/bench_spmm.py: 0.3-0.7x at 1x16 and 8x8 on Cora, 1.8x at 8x256).
+GENE_CHUNK_ELEMENTS = 1 << 22
 
 
 class _GeneLinearScore(torch.autograd.Function):
@@ -326,4 +328,6 @@ def gene_linear_score(left: Tensor, right: Tensor, gate: Tensor, edge_index: Ten
     [1, H, C] `gate`), without the [E, H, C] tensors of the plain expression (0.9 GB each for
     8 heads of 256 on PubMed)."""
     src, dst = edge_index
+    if src.numel() * left.size(1) * left.size(2) <= GENE_CHUNK_ELEMENTS:
+        return (torch.tanh(left[dst] + right[src]) * gate).sum(-1)
     return _GeneLinearScore.apply(left, right, gate, src, dst)
