@@ -285,7 +285,8 @@ def edge_dot(left: Tensor, right: Tensor, edge_index: Tensor) -> Tensor:
 # Edges per chunk of the gene-linear score: the [chunk, H, C] temporaries stay near 16 MB
 # (2**22 floats) whatever the width, instead of one [E, H, C] tensor per step. Scores that fit
 # one chunk take the plain expression: recomputing tanh costs more than it saves there
-# (benchmarks/bench_spmm.py: 0.3-0.7x at 1x16 and 8x8 on Cora, 1.8x at 8x256).
+# (benchmarks/bench_spmm.py, forward + backward: chunking every call ran 0.3-0.7x at 1x16 and
+# 8x8 on Cora with two study workers beside it; at 8x256, idle, 1.5x on Cora, 1.6x on PubMed).
 GENE_CHUNK_ELEMENTS = 1 << 22
 
 
