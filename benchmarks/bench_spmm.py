@@ -38,23 +38,24 @@ def milliseconds(fn, repeat: int) -> float:
     return (time.perf_counter() - start) / repeat * 1e3
 
 
+def side_by_side(reference, ours, repeat: int) -> tuple[float, float, float, float]:
+    """Forward (no grad) then forward + backward milliseconds of two functions of no arguments."""
+    def forward(fn):
+        def run():
+            with torch.no_grad():
+                fn()
+        return run
+
+    def step(fn):
+        return lambda: fn().sum().backward()
+
+    return tuple(milliseconds(fn, repeat) for fn in (forward(reference), forward(ours), step(reference), step(ours)))
+
+
 def time_both(x, pattern, weight, repeat: int) -> tuple[float, float, float, float]:
     """Forward (no grad) and forward + backward milliseconds, COO then CSR."""
-    def coo_forward():
-        with torch.no_grad():
-            return torch.sparse.mm(x, weight)
-
-    def csr_forward():
-        with torch.no_grad():
-            return sparse_matmul(pattern, x.values(), weight)
-
-    def coo_step():
-        torch.sparse.mm(x, weight).sum().backward()
-
-    def csr_step():
-        sparse_matmul(pattern, x.values(), weight).sum().backward()
-
-    return tuple(milliseconds(fn, repeat) for fn in (coo_forward, csr_forward, coo_step, csr_step))
+    return side_by_side(lambda: torch.sparse.mm(x, weight), lambda: sparse_matmul(pattern, x.values(), weight),
+                        repeat)
 
 
 def time_aggregation(edge_index, heads: int, width: int, num_nodes: int, reduce: str,
@@ -71,16 +72,7 @@ def time_aggregation(edge_index, heads: int, width: int, num_nodes: int, reduce:
     def csr():
         return aggregate(h, edge_index, alpha, reduce)
 
-    def forward(fn):
-        def run():
-            with torch.no_grad():
-                fn()
-        return run
-
-    def step(fn):
-        return lambda: fn().sum().backward()
-
-    return tuple(milliseconds(fn, repeat) for fn in (forward(gathered), forward(csr), step(gathered), step(csr)))
+    return side_by_side(gathered, csr, repeat)
 
 
 def time_gene_linear(edge_index, heads: int, width: int, num_nodes: int, repeat: int) -> tuple[float, ...]:
@@ -96,16 +88,7 @@ def time_gene_linear(edge_index, heads: int, width: int, num_nodes: int, repeat:
     def chunked():
         return gene_linear_score(left, right, gate, edge_index)
 
-    def forward(fn):
-        def run():
-            with torch.no_grad():
-                fn()
-        return run
-
-    def step(fn):
-        return lambda: fn().sum().backward()
-
-    return tuple(milliseconds(fn, repeat) for fn in (forward(plain), forward(chunked), step(plain), step(chunked)))
+    return side_by_side(plain, chunked, repeat)
 
 
 def main() -> None:
