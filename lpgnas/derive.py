@@ -4,9 +4,11 @@ choice, repaired to the budgets, and, when asked (`--candidates K`), the best of
 Why candidates: at the end of a search many choices are close to a tie (on Cora's full split
 the first layer's attention ended at 0.31 / 0.19 / 0.14 for linear / gcn / gat, the widths
 q8 / q16 / f32 at a third each), so the argmax is partly chance. Selection draws K − 1 more
-networks near the argmax, trains each once on the search's own split and seed for a short
-schedule, and keeps the one with the lowest validation error plus the search's own hardware
-penalty of its exact simulation. Only validation labels decide, as in the search itself.
+networks near the argmax, trains each once on the search's own split and seed with the
+retraining schedule itself, and keeps the one with the lowest validation error plus the
+search's own hardware penalty of its exact simulation. Only validation labels decide, as in
+the search itself. The kept candidate's run is the retraining on that seed (the same call),
+so it is not trained twice.
 """
 
 from __future__ import annotations
@@ -23,14 +25,15 @@ from hwsim.simulate import Report, simulate
 from lpgnas.progress import progress_bar
 from lpgnas.runio import read_json, write_json
 from lpgnas.space import Network
-from lpgnas.train import train_once
+from lpgnas.train import SeedResult, train_once
 
 if TYPE_CHECKING:
     from lpgnas.search import Problem, SearchState
 
-# Each candidate trains for at most this many epochs (the GCN paper's schedule; the GAT
-# recipe's networks have reached most of their validation accuracy by then).
-SELECTION_EPOCHS = 200
+# Candidates train with the full retraining schedule (early stopping, up to 1000 epochs), not a
+# short one: after the GCN paper's 200 epochs the study's Cora candidates scored 0.78-0.88 on
+# validation, ranked by how fast they learnt (their best epochs reach 700), and after the full
+# schedule 0.86-0.89 (docs/search-tuning.md, session 12).
 # Candidates are drawn from softmax(SHARPNESS·α) = p^2 renormalised: p itself is near-flat over
 # 3-7 candidates for many choices, so plain draws are mostly far from the argmax.
 SHARPNESS = 2.0
@@ -137,26 +140,30 @@ def _arch_key(problem: Problem, network: Network) -> str:
     return json.dumps(problem.space.to_arch(network).to_dict(), sort_keys=True)
 
 
-def select(problem: Problem, searched: dict, run_dir: Path | None, progress: bool) -> dict:
+def select(problem: Problem, searched: dict, run_dir: Path | None,
+           progress: bool) -> tuple[dict, SeedResult | None]:
     """Train each candidate once and pick the lowest validation error + hardware penalty.
 
-    Each finished candidate is kept as RUN_DIR/candidates/candidate_I.json and read back on resume.
+    Returns the selection (what selection.json records) and the kept candidate's run, weights
+    included, when it was trained in this call (None when it was read back). Each finished
+    candidate is kept as RUN_DIR/candidates/candidate_I.json and read back on resume if it was
+    trained with the same schedule.
     """
     config, graph = problem.config, problem.graph
-    rows = []
+    rows, runs = [], {}
     candidates = draw_candidates(problem, searched, config.candidates)
     with progress_bar(len(candidates), "select candidates", progress) as bar:
         for i, (network, repairs) in enumerate(candidates):
             arch = problem.space.to_arch(network)
+            train = config.train_config(arch)
             path = None if run_dir is None else run_dir / "candidates" / f"candidate_{i}.json"
             saved = read_json(path) if path is not None and path.exists() else None
-            if saved is not None and saved["arch"] == arch.to_dict():
+            if saved is not None and saved["arch"] == arch.to_dict() and saved.get("train") == asdict(train):
                 run = saved
             else:
-                train = config.train_config(arch)
-                trained = train_once(graph, arch, train.with_epochs(min(train.epochs, SELECTION_EPOCHS)),
-                                     problem.split, config.seed, config.threads)
-                run = {"arch": arch.to_dict(), **{k: v for k, v in asdict(trained).items() if k != "state_dict"}}
+                runs[i] = train_once(graph, arch, train, problem.split, config.seed, config.threads)
+                run = {"arch": arch.to_dict(), "train": asdict(train),
+                       **{k: v for k, v in asdict(runs[i]).items() if k != "state_dict"}}
                 if path is not None:
                     write_json(path, run)
             report = network_cost(problem, network)
@@ -167,6 +174,8 @@ def select(problem: Problem, searched: dict, run_dir: Path | None, progress: boo
                          "latency_ms": report.latency_ms, "peak_buffer_bytes": report.peak_buffer_bytes,
                          "model_bytes": model_bytes, "penalty": penalty, "score": 1.0 - run["val_acc"] + penalty,
                          "seconds": run["seconds"]})
+            leader = min(range(len(rows)), key=lambda k: (rows[k]["score"], k))
+            runs = {k: run for k, run in runs.items() if k == leader}  # only the leader's weights stay in memory
             bar.update(1)
     chosen = min(range(len(rows)), key=lambda i: (rows[i]["score"], i))
-    return {"chosen": chosen, "candidates": rows, "select_s": sum(row["seconds"] for row in rows)}
+    return {"chosen": chosen, "candidates": rows, "select_s": sum(row["seconds"] for row in rows)}, runs.get(chosen)

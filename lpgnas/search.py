@@ -5,8 +5,9 @@ Run directory: run.json (the configuration), checkpoint.pt (the search state, sa
 CHECKPOINT_SECONDS, at the end and when interrupted),
 search.json (the derived network, once the search is done), with --candidates K > 1
 candidates/candidate_I.json (each candidate trained for the selection) and selection.json,
-retrain/seed_S.{json,pt} (each finished retraining seed), then arch.yaml, model.pt and
-result.json. `--resume RUN_DIR` continues from whatever is there; nothing finished is redone.
+retrain/seed_S.{json,pt} (each finished retraining seed; the search seed's is the kept
+candidate's run), then arch.yaml, model.pt and result.json. `--resume RUN_DIR` continues from
+whatever is there; nothing finished is redone.
 """
 
 from __future__ import annotations
@@ -341,8 +342,10 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
                 interrupt.reraise()
 
 
-def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bool) -> list[SeedResult]:
-    """Train the derived network from scratch on each seed; finished seeds are read back."""
+def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bool,
+            trained: SeedResult | None = None) -> list[SeedResult]:
+    """Train the derived network from scratch on each seed; finished seeds are read back, and
+    `trained` (the kept candidate's run, the same training call) stands for its own seed."""
     config = problem.config
     train = config.train_config(arch)
     runs = []
@@ -353,9 +356,12 @@ def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bo
             state = torch.load(run_dir / "retrain" / f"seed_{seed}.pt", weights_only=True)
             runs.append(SeedResult(**saved, state_dict=state))
             continue
-        with progress_bar(train.epochs, f"retrain seed {seed}", progress) as bar:
-            run = train_once(problem.graph, arch, train, problem.split, seed, config.threads,
-                             on_epoch=lambda e: bar.update(1))
+        if trained is not None and trained.seed == seed:
+            run = trained
+        else:
+            with progress_bar(train.epochs, f"retrain seed {seed}", progress) as bar:
+                run = train_once(problem.graph, arch, train, problem.split, seed, config.threads,
+                                 on_epoch=lambda e: bar.update(1))
         if run_dir is not None:
             save_torch(run_dir / "retrain" / f"seed_{seed}.pt", run.state_dict)
             write_json(json_path, {k: v for k, v in asdict(run).items() if k != "state_dict"})
@@ -363,15 +369,17 @@ def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bo
     return runs
 
 
-def selected(problem: Problem, searched: dict, run_dir: Path | None, progress: bool) -> dict:
-    """The candidate selection (lpgnas.derive.select), read back from selection.json once done."""
+def selected(problem: Problem, searched: dict, run_dir: Path | None,
+             progress: bool) -> tuple[dict, SeedResult | None]:
+    """The candidate selection (lpgnas.derive.select), read back from selection.json once done,
+    and the kept candidate's run when it was trained now."""
     path = None if run_dir is None else run_dir / "selection.json"
     if path is not None and path.exists():
-        return read_json(path)
-    selection = select(problem, searched, run_dir, progress)
+        return read_json(path), None
+    selection, kept = select(problem, searched, run_dir, progress)
     if path is not None:
         write_json(path, selection)
-    return selection
+    return selection, kept
 
 
 def run_config(run_dir: str | Path) -> SearchConfig:
@@ -418,12 +426,11 @@ def run_search(config: SearchConfig, progress: bool = False, resume: bool = Fals
         searched = derive(problem, state)
         if search_file is not None:
             write_json(search_file, searched)
-    selection = selected(problem, searched, run_dir, progress) if config.candidates > 1 else None
+    selection, kept = selected(problem, searched, run_dir, progress) if config.candidates > 1 else (None, None)
     chosen = searched if selection is None else selection["candidates"][selection["chosen"]]
     arch = parse_arch(chosen["arch"])
-    start = time.perf_counter()
-    runs = retrain(problem, arch, run_dir, progress)
-    retrain_s = sum(r.seconds for r in runs) if runs else time.perf_counter() - start
+    runs = retrain(problem, arch, run_dir, progress, kept)
+    retrain_s = sum(r.seconds for r in runs if r is not kept)  # the kept run's time is in select_s
     result = summarize(problem.graph, arch, problem.split, list(config.retrain_seeds), runs, seed=config.seed)
     report = simulate(problem.hw_graph, arch, problem.target, problem.graph.num_classes)
     result["target"] = problem.target.name

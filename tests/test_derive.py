@@ -12,6 +12,7 @@ from lpgnas.archfile import TrainConfig
 from lpgnas.derive import draw_candidates, network_cost
 from lpgnas.report import render_search
 from lpgnas.search import SearchConfig, prepare, run_search
+from lpgnas.train import train_once
 
 QUICK = TrainConfig(lr=0.01, weight_decay=5e-4, dropout=0.5, epochs=20, patience=20)
 
@@ -71,6 +72,36 @@ def test_finished_candidates_are_read_back_on_resume(config, result, tmp_path):
     resumed = run_search(replace(config, no_hw=True, out=str(out)), resume=True)
     assert resumed["selection"]["chosen"] == 1
     assert resumed["arch"] == json.loads(path.read_text())["arch"]
+
+
+def test_the_kept_candidate_is_the_retraining_of_its_seed(config, result):
+    # the reuse is sound only because training is deterministic: the same call trains again to
+    # the same epoch and accuracies
+    out = Path(config.out)
+    chosen = result["selection"]["chosen"]
+    candidate = json.loads((out / "candidates" / f"candidate_{chosen}.json").read_text())
+    retrained = json.loads((out / "retrain" / f"seed_{config.seed}.json").read_text())
+    fields = ("val_acc", "test_acc", "best_epoch", "epochs_run")
+    assert {k: retrained[k] for k in fields} == {k: candidate[k] for k in fields}
+    problem = prepare(config)
+    arch = parse_arch(candidate["arch"])
+    again = train_once(problem.graph, arch, config.train_config(arch), problem.split, config.seed, config.threads)
+    assert {k: getattr(again, k) for k in fields} == {k: candidate[k] for k in fields}
+    assert result["timing"]["retrain_s"] == 0.0  # its one seed was not trained twice
+
+
+def test_a_candidate_trained_on_another_schedule_is_trained_again(config, result, tmp_path):
+    out = tmp_path / "rescheduled"
+    shutil.copytree(config.out, out)
+    for name in ("selection.json", "result.json", "arch.yaml", "model.pt"):
+        (out / name).unlink()
+    shutil.rmtree(out / "retrain")
+    path = out / "candidates" / "candidate_1.json"
+    stale = json.loads(path.read_text())
+    path.write_text(json.dumps({**stale, "val_acc": 1.0, "train": {**stale["train"], "epochs": 3}}))
+    run_search(replace(config, no_hw=True, out=str(out)), resume=True)
+    retrained = json.loads(path.read_text())
+    assert {**retrained, "seconds": 0} == {**stale, "seconds": 0}  # trained again, to the same run
 
 
 def test_candidates_meet_the_budget(config, tmp_path):
