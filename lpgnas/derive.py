@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 # Candidates train with the full retraining schedule (early stopping, up to 1000 epochs), not a
 # short one: after the GCN paper's 200 epochs the study's Cora candidates scored 0.78-0.88 on
 # validation, ranked by how fast they learnt (their best epochs reach 700), and after the full
-# schedule 0.86-0.89 (docs/search-tuning.md, session 12).
+# schedule 0.86-0.90 (docs/search-tuning.md, session 12).
 # Candidates are drawn from softmax(SHARPNESS·α) = p^2 renormalised: p itself is near-flat over
 # 3-7 candidates for many choices, so plain draws are mostly far from the argmax.
 SHARPNESS = 2.0
