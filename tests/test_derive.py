@@ -28,6 +28,15 @@ def result(config) -> dict:
     return run_search(config)
 
 
+def before_selection(config: SearchConfig, out: Path) -> Path:
+    """A copy of the finished run at `out` as it was before its selection ended (candidates kept)."""
+    shutil.copytree(config.out, out)
+    for name in ("selection.json", "result.json", "arch.yaml", "model.pt"):
+        (out / name).unlink()
+    shutil.rmtree(out / "retrain")
+    return out
+
+
 def test_the_argmax_comes_first_and_candidates_are_distinct(config, result):
     searched = json.loads((Path(config.out) / "search.json").read_text())
     rows = result["selection"]["candidates"]
@@ -62,11 +71,7 @@ def test_drawing_is_deterministic(config, result):
 def test_finished_candidates_are_read_back_on_resume(config, result, tmp_path):
     # an accuracy-only run: candidate 1 marked perfect on validation must then be the one kept,
     # which only happens if its file is read back rather than retrained
-    out = tmp_path / "resumed"
-    shutil.copytree(config.out, out)
-    for name in ("selection.json", "result.json", "arch.yaml", "model.pt"):
-        (out / name).unlink()
-    shutil.rmtree(out / "retrain")
+    out = before_selection(config, tmp_path / "resumed")
     path = out / "candidates" / "candidate_1.json"
     path.write_text(json.dumps({**json.loads(path.read_text()), "val_acc": 1.0}))
     resumed = run_search(replace(config, no_hw=True, out=str(out)), resume=True)
@@ -91,11 +96,7 @@ def test_the_kept_candidate_is_the_retraining_of_its_seed(config, result):
 
 
 def test_a_candidate_trained_on_another_schedule_is_trained_again(config, result, tmp_path):
-    out = tmp_path / "rescheduled"
-    shutil.copytree(config.out, out)
-    for name in ("selection.json", "result.json", "arch.yaml", "model.pt"):
-        (out / name).unlink()
-    shutil.rmtree(out / "retrain")
+    out = before_selection(config, tmp_path / "rescheduled")
     path = out / "candidates" / "candidate_1.json"
     stale = json.loads(path.read_text())
     path.write_text(json.dumps({**stale, "val_acc": 1.0, "train": {**stale["train"], "epochs": 3}}))
