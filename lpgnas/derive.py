@@ -177,5 +177,5 @@ def select(problem: Problem, searched: dict, run_dir: Path | None,
             leader = min(range(len(rows)), key=lambda k: (rows[k]["score"], k))
             runs = {k: run for k, run in runs.items() if k == leader}  # only the leader's weights stay in memory
             bar.update(1)
-    chosen = min(range(len(rows)), key=lambda i: (rows[i]["score"], i))
-    return {"chosen": chosen, "candidates": rows, "select_s": sum(row["seconds"] for row in rows)}, runs.get(chosen)
+    # the argmax is always a candidate, so the loop ran and `leader` is the kept one
+    return {"chosen": leader, "candidates": rows, "select_s": sum(row["seconds"] for row in rows)}, runs.get(leader)
