@@ -29,7 +29,7 @@ from lpgnas.pareto import frontier, png_bytes  # noqa: E402
 from lpgnas.runio import write_atomic, write_text  # noqa: E402
 from lpgnas.sweep import run_points  # noqa: E402
 from lpgnas.sweepspec import Point, baseline_path, point_key  # noqa: E402
-from lpgnas.sweepstore import Record  # noqa: E402
+from lpgnas.sweepstore import Record, SweepStore  # noqa: E402
 
 DATASETS = ("cora", "citeseer", "pubmed", "computers", "photo", "cs", "physics")
 BASELINES = ("gcn", "gcn-w8a8", "gcn-w4a8", "gat", "gat-w8a8", "gat-w4a8", "sage-mean", "sage-mean-w8a8",
@@ -52,6 +52,16 @@ QUANTISED_SEARCHES = ("lpgnas-hw --no-hw", HW_SEARCH, HW_SIZE_SEARCH)
 # (24 on Cora + CiteSeer, over the issue's 20; forcing them on the size-term searches too would
 # add ~0.17 h to the 3-hour Cora + CiteSeer budget).
 FORCED_SOURCES = ("lpgnas-hw --no-hw", HW_SEARCH)
+# The datasets that run the whole protocol. The larger five cost 5-24x Cora per search epoch
+# (9 epochs of a quantised search, 1 thread: Cora 4.2 s, PubMed 19.8, Photo 29.8, Computers
+# 48.3, CS 55.8, Physics 100.9), and at the whole protocol a PubMed seed and split costs ~19,000
+# CPU-s (measured on seed 0: baselines 1,750, the NAS f32 search 1,017 with 4 of its 8
+# candidates 1,155, 372 epochs of `--no-hw` 1,416; estimated from those: 8 candidates ~2,300,
+# a quantised search ~1,900, ten forced retrainings ~3,000), ~32 CPU-hours for PubMed's six and
+# more for each of the other four. So the larger ones keep every baseline, search and seed but
+# select among StudyConfig.larger_candidates candidates and skip the forced widths (the W4A8
+# statistics already stand on Cora + CiteSeer's 24 networks): ~45 % less.
+FULL_PROTOCOL = ("cora", "citeseer")
 # Uniform settings forced on the searched networks: (weight, activations), the paper's W/A names.
 UNIFORM = {"W2A8": ("q2", "q8"), "W4A4": ("q4", "q4"), "W4A8": ("q4", "q8"), "W8A4": ("q8", "q4"),
            "W8A8": ("q8", "q8")}
@@ -67,7 +77,11 @@ class StudyConfig:
     retrain_epochs: int | None = None  # cap for retraining searched and forced networks
     train_epochs: int | None = None  # cap for the manual baselines (None: their arch files' epochs)
     candidates: int = 8  # networks each search trains to pick its derived one (lpgnas.derive)
+    larger_candidates: int = 2  # the same, on the datasets outside FULL_PROTOCOL
     threads: int = 1
+
+    def candidates_for(self, dataset: str) -> int:
+        return self.candidates if dataset in FULL_PROTOCOL else min(self.candidates, self.larger_candidates)
 
 
 def available(datasets: tuple[str, ...], data_root: str | None) -> tuple[list[str], dict[str, str]]:
@@ -103,7 +117,8 @@ def phase1(config: StudyConfig, datasets: list[str]) -> list[Point]:
                     key = point_key([dataset, split, name, f"s{seed}"], identity)
                     points.append(Point(key, "baseline", dataset, seed, targets, options, name))
                 for label, search in SEARCHES.items():
-                    options = {**search, "split": split, "epochs": config.epochs, "candidates": config.candidates,
+                    options = {**search, "split": split, "epochs": config.epochs,
+                               "candidates": config.candidates_for(dataset),
                                "retrain_epochs": config.retrain_epochs, "threads": config.threads}
                     identity = {"kind": "search", "dataset": dataset, "seed": seed, "target": config.target, **options}
                     short = "nas-f32" if search["quant_choices"] == "f32" else (
@@ -126,11 +141,13 @@ def forced_arch(arch: dict, weight: str, activation: str) -> dict:
 
 
 def phase2(config: StudyConfig, records: dict[str, Record], points: list[Point]) -> list[Point]:
-    """Each uniform setting forced on each network the searches of FORCED_SOURCES found."""
+    """Each uniform setting forced on each network the searches of FORCED_SOURCES found on the
+    FULL_PROTOCOL datasets."""
     out = []
     for point in points:
         record = records.get(point.key)
-        if point.label not in FORCED_SOURCES or record is None or record.status != "done":
+        if (point.label not in FORCED_SOURCES or point.dataset not in FULL_PROTOCOL or record is None
+                or record.status != "done"):
             continue
         arch = record.rows[0]["arch"]
         for setting, (weight, activation) in UNIFORM.items():
@@ -316,6 +333,10 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
     by_key = {p.key: p for p in points}
     rows = [row for key in by_key if key in records and records[key].status == "done" for row in records[key].rows]
     lines = ["# LPGNAS study", "", header, ""]
+    unfinished = sum(1 for key in by_key if key not in records)
+    if unfinished:
+        lines += [f"In progress: {unfinished} of {len(by_key)} points not run yet (the forced widths count once "
+                  "their searches are done).", ""]
     for name, reason in skipped.items():
         lines.append(f"- skipped {name}: {reason}")
     files = ["study.md"]
@@ -329,8 +350,8 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
                       f"Test accuracy over seeds {', '.join(map(str, config.seeds))}; latency simulated on "
                       f"{config.target}. NAS f32 is the accuracy-only full-precision search "
                       "(`--no-hw --quant-choices f32`)." + (
-                          f" Each search keeps the best of {config.candidates} candidates on validation "
-                          f"(`--candidates {config.candidates}`)." if config.candidates > 1 else ""), "",
+                          f" Each search keeps the best of {candidates} candidates on validation."
+                          if (candidates := config.candidates_for(dataset)) > 1 else ""), "",
                       "| network | test acc (%) | per seed (%) | model (KiB) | buffer (KiB) | latency (ms) |",
                       "| --- | --- | --- | --- | --- | --- |"]
             for e in table:
@@ -358,8 +379,9 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
         files.append("study-bits.png")
         lines += ["", "![bit widths](study-bits.png)"]
     summary = forced_summary(rows)
-    lines += ["", "Uniform widths forced on the searched networks (each retrained from scratch on its search's "
-              "seed and split); Δ is the change against the same network with its searched widths:", "",
+    lines += ["", f"Uniform widths forced on the networks of the {', '.join(FORCED_SOURCES)} searches on "
+              f"{', '.join(FULL_PROTOCOL)} (each retrained from scratch on its search's seed and split); Δ is the "
+              "change against the same network with its searched widths:", "",
               "| setting | networks | test acc (%) | Δ (points) |", "| --- | --- | --- | --- |"]
     for setting, s in summary.items():
         lines.append(f"| {setting} | {s['n']} | {100 * s['acc'][0]:.2f} ± {100 * s['acc'][1]:.2f} | "
@@ -381,20 +403,33 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
 
 
 def run_study(config: StudyConfig, out: str, workers: int = 1, data_root: str | None = None,
-              progress: bool = False, header: str = "") -> dict:
-    """Both phases into `out`, then the report; finished points of an earlier run are kept."""
-    if config.candidates < 1:  # checked here, not in each search point, so nothing starts
-        raise InputError("argument --candidates", "", f"must be at least 1, got {config.candidates}")
+              progress: bool = False, header: str = "", retry_failed: bool = False,
+              report_only: bool = False) -> dict:
+    """Both phases into `out`, then the report; finished points of an earlier run are kept.
+    `report_only` runs nothing and writes the report of what `out` holds (also while another
+    process runs the study there: the larger datasets take many hours)."""
+    for name in ("candidates", "larger_candidates"):  # checked here, not in each search point, so nothing starts
+        if getattr(config, name) < 1:
+            raise InputError(f"argument --{name.replace('_', '-')}", "", f"must be at least 1, got "
+                             f"{getattr(config, name)}")
     datasets, skipped = available(config.datasets, data_root)
     if not datasets:
         raise InputError("datasets", "", "none of the study's datasets is available: " + "; ".join(skipped.values()))
     points = phase1(config, datasets)
-    records = run_points(points, out, workers, threads=config.threads, progress=progress, desc="study: phase 1",
-                         data_root=data_root)
+    if report_only:
+        store = SweepStore(out)
+        records = {r.key: r for r in store.records()}
+        store.close()
+    else:
+        records = run_points(points, out, workers, threads=config.threads, retry_failed=retry_failed,
+                             progress=progress, desc="study: phase 1", data_root=data_root)
     forced = phase2(config, records, points)
-    records = run_points(forced, out, workers, threads=config.threads, progress=progress, desc="study: phase 2",
-                         data_root=data_root)
+    if not report_only:
+        records = run_points(forced, out, workers, threads=config.threads, retry_failed=retry_failed,
+                             progress=progress, desc="study: phase 2", data_root=data_root)
+    keys = [p.key for p in points + forced]
     files = write_report(Path(out), config, points + forced, records, skipped, header)
-    failed = [k for k in (p.key for p in points + forced) if records[k].status == "failed"]
-    return {"study_dir": str(Path(out).resolve()), "points": len(points) + len(forced), "failed": failed,
+    return {"study_dir": str(Path(out).resolve()), "points": len(keys),
+            "done": sum(1 for k in keys if k in records and records[k].status == "done"),
+            "failed": [k for k in keys if k in records and records[k].status == "failed"],
             "skipped": skipped, "files": files}

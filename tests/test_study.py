@@ -11,6 +11,8 @@ import pytest
 
 from lpgnas.study import (
     BASELINES,
+    FORCED_SOURCES,
+    FULL_PROTOCOL,
     HW_SEARCH,
     SEARCHES,
     UNIFORM,
@@ -21,7 +23,9 @@ from lpgnas.study import (
     knee_verdict,
     paired_difference,
     phase1,
+    phase2,
 )
+from lpgnas.sweepstore import Record
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,6 +38,23 @@ def test_phase1_has_every_baseline_and_search_per_split_and_seed():
     assert {p.options["split"] for p in points if p.dataset == "photo"} == {"full"}
     nas = [p for p in points if p.label == "NAS f32"]
     assert nas and all(p.options["no_hw"] and p.options["quant_choices"] == "f32" for p in nas)
+    # the larger datasets select among fewer candidates (FULL_PROTOCOL)
+    assert {p.options["candidates"] for p in points if p.kind == "search" and p.dataset == "cora"} == {8}
+    assert {p.options["candidates"] for p in points if p.kind == "search" and p.dataset == "photo"} == {2}
+    assert StudyConfig(candidates=1).candidates_for("photo") == 1
+
+
+def test_phase2_forces_widths_on_the_full_protocol_datasets_only():
+    points = phase1(StudyConfig(seeds=(0,)), ["cora", "photo"])
+    arch = {"layers": [{"attention": "gcn", "aggregation": "sum", "activation": "relu", "hidden": 16, "heads": 1,
+                        "quant": {"weight": "q8", "feature": "q8", "message": "q8"}},
+                       {"attention": "gcn", "aggregation": "sum", "heads": 1,
+                        "quant": {"weight": "q8", "feature": "q8", "message": "q8"}}]}
+    records = {p.key: Record(p.key, p.kind, {}, "done", [{"arch": arch}], None, 1.0) for p in points}
+    forced = phase2(StudyConfig(seeds=(0,)), records, points)
+    sources = [p for p in points if p.label in FORCED_SOURCES and p.dataset in FULL_PROTOCOL]
+    assert len(forced) == len(sources) * len(UNIFORM) and {p.dataset for p in forced} == {"cora"}
+    assert len(sources) == 2 * len(FORCED_SOURCES)  # cora: full and public split
 
 
 def test_forced_arch_sets_every_component_and_attention_only_where_it_exists():
@@ -99,6 +120,10 @@ def test_quick_study_runs_every_path(data_root, tmp_path):
     assert "best of 2 candidates" in report
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)  # finished points are kept
     assert again.returncode == 0 and (out / "study.md").read_text().split("\n", 3)[3] == report.split("\n", 3)[3]
+    (out / "study.md").unlink()
+    only = subprocess.run(cmd + ["--report"], capture_output=True, text=True, timeout=300)  # runs nothing
+    assert only.returncode == 0 and "In progress" not in (out / "study.md").read_text()
+    assert (out / "study.md").read_text().split("\n", 3)[3] == report.split("\n", 3)[3]
 
 
 def test_missing_datasets_are_skipped_with_a_reason(data_root, tmp_path):
@@ -118,3 +143,20 @@ def test_bad_candidates_fail_before_any_point(data_root, tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "--candidates" in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1 and not (tmp_path / "s").exists()
+
+
+def test_report_of_a_study_in_progress(data_root, tmp_path):
+    """--report runs nothing and says how much is left; on a directory with no study it fails cleanly."""
+    cmd = [sys.executable, str(REPO / "examples" / "study" / "run_study.py"), "--datasets", "cora", "--seeds", "0",
+           "--data-root", str(data_root), "--out", str(tmp_path / "s"), "--report"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "not a sweep directory" in done.stderr and done.stderr.count("\n") == 1
+    from lpgnas.sweepstore import SweepStore
+
+    SweepStore(tmp_path / "s", create=True).close()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    per_split = len(BASELINES) + len(SEARCHES)
+    report = (tmp_path / "s" / "study.md").read_text()
+    assert f"In progress: {2 * per_split} of {2 * per_split} points not run yet" in report
+    assert f"{2 * per_split} points, 0 done, 0 failed" in done.stdout

@@ -4,9 +4,11 @@ OUT/study.md and its plots. Re-running the same command continues an interrupted
 
 Usage:
   python examples/study/run_study.py --out runs/study [--datasets cora,citeseer] [--seeds 0,1,2]
-                                     [--workers 2] [--epochs 500] [--candidates 8] [--quick]
+                                     [--workers 2] [--epochs 500] [--candidates 8]
+                                     [--larger-candidates 2] [--retry-failed] [--report] [--quick]
 --quick exercises every path in a couple of minutes (Cora, one seed, a few epochs): for CI,
-not for numbers.
+not for numbers. --report writes OUT/study.md from the points finished so far and runs nothing
+(it may run beside the study).
 """
 
 from __future__ import annotations
@@ -33,13 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=500, help="search epochs (default: 500)")
     parser.add_argument("--candidates", type=int, default=8,
                         help="networks each search trains to pick its derived one (default: 8; 1: the argmax)")
+    parser.add_argument("--larger-candidates", type=int, default=2,
+                        help="the same on the datasets beyond Cora and CiteSeer (default: 2; see "
+                             "lpgnas.study.FULL_PROTOCOL)")
+    parser.add_argument("--retry-failed", action="store_true", help="run the points that failed before again")
+    parser.add_argument("--report", action="store_true", help="only write the report of the finished points")
     parser.add_argument("--target", default="zcu102", help="target of the hardware-aware search (default: zcu102)")
     parser.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA)")
     parser.add_argument("--quick", action="store_true", help="tiny settings that exercise every path")
     args = parser.parse_args(argv)
     config = StudyConfig(datasets=tuple(d for d in args.datasets.split(",") if d),
                          seeds=tuple(int(s) for s in args.seeds.split(",") if s), target=args.target,
-                         epochs=args.epochs, candidates=args.candidates)
+                         epochs=args.epochs, candidates=args.candidates, larger_candidates=args.larger_candidates)
     if args.quick:
         config = StudyConfig(datasets=("cora",), seeds=(0,), target=args.target, epochs=4, retrain_epochs=10,
                              train_epochs=10, candidates=2)
@@ -47,13 +54,14 @@ def main(argv: list[str] | None = None) -> int:
               f" on {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {args.workers} worker(s) "
               f"of 1 thread, {time.strftime('%Y-%m-%d')}.")
     try:
-        result = run_study(config, args.out, args.workers, args.data_root, progress=True, header=header)
+        result = run_study(config, args.out, args.workers, args.data_root, progress=True, header=header,
+                           retry_failed=args.retry_failed, report_only=args.report)
     except InputError as err:
         print(f"run_study: error: {err.one_line()}", file=sys.stderr)
         return 2
     for name, reason in result["skipped"].items():
         print(f"skipped {name}: {reason}", file=sys.stderr)
-    print(f"{result['points']} points, {len(result['failed'])} failed; report: "
+    print(f"{result['points']} points, {result['done']} done, {len(result['failed'])} failed; report: "
           f"{os.path.join(result['study_dir'], 'study.md')}")
     return 0
 
