@@ -15,8 +15,9 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from hwsim.errors import InputError
@@ -138,22 +139,37 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def run_local(points: list[Point], sweep_dir: str, data_root: str | None, workers: int) -> Iterator[tuple[Point, dict]]:
-    """A pool of `workers` processes (spawned: a forked torch/numba runtime is not safe)."""
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_exit_with_parent, initargs=(os.getpid(),))
-    clean = False
-    try:
-        futures = {pool.submit(execute, point, sweep_dir, data_root): point for point in points}
-        for future in as_completed(futures):
-            try:
-                outcome = future.result()
-            except Exception as err:  # noqa: BLE001 - a worker that died (out of memory, killed)
-                outcome = _failure(f"worker failed: {type(err).__name__}: {err}")
-            yield futures[future], outcome
-        clean = True
-    finally:
-        pool.shutdown(wait=clean, cancel_futures=True)
+def run_local(points: list[Point], sweep_dir: str, data_root: str | None, workers: int,
+              task: Callable[[Point, str, str | None], dict] = execute) -> Iterator[tuple[Point, dict]]:
+    """A pool of `workers` processes (spawned: a forked torch/numba runtime is not safe), handed
+    one point per free worker. A worker that dies (out of memory, killed) breaks the pool and
+    fails the points then in flight, not the ones still to come: a fresh pool runs those."""
+    queue = list(reversed(points))
+    while queue:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_exit_with_parent, initargs=(os.getpid(),))
+        clean, broken = False, False
+        running: dict[Future, Point] = {}
+        try:
+            while running or (queue and not broken):
+                while queue and not broken and len(running) < workers:
+                    try:
+                        running[pool.submit(task, queue[-1], sweep_dir, data_root)] = queue[-1]
+                        queue.pop()
+                    except BrokenProcessPool:
+                        broken = True
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    point = running.pop(future)
+                    try:
+                        outcome = future.result()
+                    except Exception as err:  # noqa: BLE001 - a worker that died (out of memory, killed)
+                        broken = broken or isinstance(err, BrokenProcessPool)
+                        outcome = _failure(f"worker failed: {type(err).__name__}: {err}")
+                    yield point, outcome
+            clean = True
+        finally:
+            pool.shutdown(wait=clean, cancel_futures=True)
 
 
 def run_ray(points: list[Point], sweep_dir: str, data_root: str | None, workers: int, threads: int,

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from hwsim.errors import InputError
 from lpgnas.cli import main
 from lpgnas.pareto import frontier
-from lpgnas.sweep import _label, run_sweep
-from lpgnas.sweepspec import SweepSpec, expand, load_sweep_spec
+from lpgnas.sweep import _label, run_local, run_sweep
+from lpgnas.sweepspec import Point, SweepSpec, expand, load_sweep_spec
 from lpgnas.sweepstore import DB_NAME, SweepStore
 
 # Short points: a few search epochs and a capped retraining keep one point to a few seconds.
@@ -229,3 +229,21 @@ def test_ray_backend_gives_the_same_points(local_sweep, data_root, tmp_path):
     assert [f["key"] for f in ray_result["failed"]] == [f["key"] for f in result["failed"]]
     assert json.dumps(sorted(r["test_acc"] for r in ray_result["points"])) == json.dumps(
         sorted(r["test_acc"] for r in result["points"]))
+
+
+def _dies_on_its_point(point: Point, sweep_dir: str, data_root: str | None) -> dict:
+    """A stand-in for lpgnas.sweep.execute whose worker process dies on the point named `dies`."""
+    if point.key == "dies":
+        os._exit(1)
+    time.sleep(0.2)
+    return {"status": "done", "rows": [], "error": None, "seconds": 0.2}
+
+
+def test_a_worker_that_dies_fails_only_the_points_in_flight(tmp_path):
+    keys = ["p0", "p1", "dies", "p3", "p4", "p5", "p6"]
+    points = [Point(key, "baseline", "cora", 0, ("zcu102",), {}) for key in keys]
+    outcomes = list(run_local(points, str(tmp_path), None, 2, task=_dies_on_its_point))
+    assert sorted(p.key for p, _ in outcomes) == sorted(keys)  # each point reported once
+    failed = {p.key for p, outcome in outcomes if outcome["status"] == "failed"}
+    assert "dies" in failed and failed <= {"p1", "dies", "p3"}  # at most the worker beside it
+    assert all("BrokenProcessPool" in o["error"] for p, o in outcomes if p.key in failed)
