@@ -233,6 +233,26 @@ def comparison(table: list[Entry]) -> str:
     return f"Best manual baseline ({best.label}) {100 * best.acc:.2f} %; " + "; ".join(parts) + f". Verdict: {verdict}."
 
 
+def pareto_summary(table: list[Entry]) -> str:
+    """The LPGNAS paper's PubMed claim (a better size–accuracy frontier; 2.3x smaller and +0.4
+    points against the best NAS competitor), checked on every dataset and split: which networks
+    are on the frontier of mean model size and mean accuracy, and each quantised search against
+    the NAS f32 competitor."""
+    if not table:
+        return ""
+    on = frontier([(e.model_kib, e.acc) for e in table])
+    front = sorted((e for e, f in zip(table, on) if f), key=lambda e: e.model_kib)
+    text = "Size–accuracy frontier, smallest model first: " + ", ".join(
+        f"{e.label} ({e.model_kib:.1f} KiB, {100 * e.acc:.2f} %)" for e in front) + "."
+    nas = next((e for e in table if e.label == "NAS f32"), None)
+    searched = [e for e in table if e.label in QUANTISED_SEARCHES]
+    if nas is not None and searched:
+        text += " Against NAS f32: " + "; ".join(
+            f"{e.label} {100 * (e.acc - nas.acc):+.2f} points with a {nas.model_kib / e.model_kib:.1f}x smaller model"
+            for e in searched) + "."
+    return text
+
+
 def bit_histogram(rows: list[dict]) -> dict[tuple[int, str], Counter]:
     """How often each width was chosen, per (layer, component), over the quantised searches."""
     counts: dict[tuple[int, str], Counter] = defaultdict(Counter)
@@ -357,6 +377,7 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
             for e in table:
                 lines.append(f"| {e.label} | {_fmt_acc(e)} | {_per_seed(e)} | {e.model_kib:.1f} | "
                              f"{e.buffer_kib:.1f} | {e.latency_ms:.4f} |")
+            lines += ["", pareto_summary(table)]
             verdict = comparison(table)
             if verdict:
                 lines += ["", verdict]

@@ -22,6 +22,7 @@ from lpgnas.study import (
     forced_arch,
     knee_verdict,
     paired_difference,
+    pareto_summary,
     phase1,
     phase2,
 )
@@ -94,6 +95,19 @@ def test_comparison_checks_every_quantised_search():
     assert "not met" in comparison(table)
 
 
+def test_pareto_summary_names_the_frontier_and_compares_with_the_nas_competitor():
+    table = [Entry("gcn", "baseline", {0: 0.80}, 90.0, 10.0, 0.05),
+             Entry("gat-w4a8", "baseline", {0: 0.79}, 45.0, 10.0, 0.05),
+             Entry("NAS f32", "search", {0: 0.81}, 300.0, 10.0, 0.05),
+             Entry(HW_SEARCH, "search", {0: 0.814}, 30.0, 10.0, 0.02)]
+    text = pareto_summary(table)
+    assert f"first: {HW_SEARCH} (30.0 KiB, 81.40 %)." in text  # it dominates every other network
+    assert f"{HW_SEARCH} +0.40 points with a 10.0x smaller model" in text
+    table[-1] = Entry(HW_SEARCH, "search", {0: 0.795}, 60.0, 10.0, 0.02)
+    assert "gat-w4a8 (45.0 KiB, 79.00 %), lpgnas-hw λ=0.1 (60.0 KiB, 79.50 %), gcn (90.0 KiB, 80.00 %), NAS f32" in (
+        pareto_summary(table))
+
+
 def test_paired_difference_uses_the_seeds_both_have():
     a = Entry("a", "search", {0: 0.90, 1: 0.80, 2: 0.85}, 1.0, 1.0, 0.01)
     b = Entry("b", "baseline", {0: 0.88, 1: 0.79, 3: 0.50}, 1.0, 1.0, 0.01)
@@ -109,7 +123,8 @@ def test_quick_study_runs_every_path(data_root, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     report = (out / "study.md").read_text()
     for needle in ("## cora, full split", "## cora, public split", "NAS f32", HW_SEARCH, "sage-mean-w4a8",
-                   "## Quantisation statistics", "| W4A8 |", "## Time per part", "Verdict:"):
+                   "## Quantisation statistics", "| W4A8 |", "## Time per part", "Verdict:",
+                   "Size–accuracy frontier, smallest model first:", "Against NAS f32:"):
         assert needle in report
     for name in ("study-cora-full-size.png", "study-cora-public-size.png", "study-bits.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
