@@ -224,8 +224,9 @@ def comparison(table: list[Entry]) -> str:
     for e in searched:
         delta, ratio = 100 * (e.acc - best.acc), e.model_kib / best.model_kib
         paired, error, n = paired_difference(e, best)
-        parts.append(f"{e.label} {100 * e.acc:.2f} % ({delta:+.2f} points, per seed {100 * paired:+.2f} ± "
-                     f"{100 * error:.2f} s.e. over {n}; {ratio:.2f}x the model)")
+        spread = f" ± {100 * error:.2f} s.e." if n > 1 else ""  # one seed (a study in progress) has none
+        parts.append(f"{e.label} {100 * e.acc:.2f} % ({delta:+.2f} points, per seed {100 * paired:+.2f}{spread} "
+                     f"over {n}; {ratio:.2f}x the model)")
         if delta >= -0.5 and ratio < 1:
             met.append(e.label)
     verdict = (f"met by {', '.join(met)} (within 0.5 points or better, smaller model)" if met else

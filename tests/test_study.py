@@ -93,6 +93,8 @@ def test_comparison_checks_every_quantised_search():
     assert f"met by {HW_SEARCH} " in text
     table[-1] = Entry(HW_SEARCH, "search", {0: 0.81, 1: 0.81}, 12.0, 10.0, 0.02)
     assert "not met" in comparison(table)
+    table[-1] = Entry(HW_SEARCH, "search", {0: 0.81}, 12.0, 10.0, 0.02)  # one seed so far: no standard error
+    assert "per seed -1.00 over 1; 0.13x" in comparison(table)
 
 
 def test_pareto_summary_names_the_frontier_and_compares_with_the_nas_competitor():
