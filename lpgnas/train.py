@@ -6,7 +6,9 @@ import copy
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -15,7 +17,16 @@ from torch import Tensor
 from hwsim.network import ArchSpec
 from lpgnas.archfile import TrainConfig
 from lpgnas.data import GraphData, split_masks
+from lpgnas.interrupts import Deferred, deferred_interrupts
 from lpgnas.model import QuantGNN, as_input, buffer_size_bytes, model_size_bytes, with_self_loops
+from lpgnas.runio import save_torch
+
+# A run given a checkpoint file saves its state there after its first epoch, then once this many
+# seconds have passed, and at the epoch boundary after a Ctrl-C or SIGTERM, as the search does
+# (lpgnas.search.CHECKPOINT_SECONDS): a hard kill loses at most this many seconds of epochs. On
+# the larger datasets one training runs for tens of minutes (a PubMed candidate: 658 s), and a
+# study spread over sessions is cut off in the middle of two of them at every session's end.
+CHECKPOINT_SECONDS = 30.0
 
 
 @dataclass
@@ -48,11 +59,15 @@ def train_once(
     seed: int,
     threads: int = 1,
     on_epoch: Callable[[int], None] | None = None,
+    checkpoint: Path | None = None,
 ) -> SeedResult:
     """Train `arch` from scratch on one seed; keep the epoch with the best validation accuracy.
 
     Ties in validation accuracy go to the lower validation loss. Training stops when neither
-    improved for `config.patience` epochs (the GAT paper's criterion).
+    improved for `config.patience` epochs (the GAT paper's criterion). With `checkpoint`, a run
+    that was interrupted continues from its last saved epoch (the same run, bit for bit: the
+    random state is saved too), provided the graph, network, settings, split and seed are the
+    same; the file is removed once the run ends.
     """
     seed_everything(seed, threads)
     train_mask, val_mask, test_mask = split_masks(graph, split, seed)
@@ -61,41 +76,59 @@ def train_once(
     model = QuantGNN(arch, graph.num_features, graph.num_classes, config.dropout, config.attention_dropout)
     optimizer_class = torch.optim.AdamW if config.decoupled_weight_decay else torch.optim.Adam
     optimizer = optimizer_class(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    best = (-1.0, float("inf"))  # (val acc, -) ranking key
-    best_loss = float("inf")
-    best_state, best_epoch, stale = None, 0, 0
-    start = time.perf_counter()
-    epoch = 0
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        optimizer.zero_grad()
-        logits = model(x, edge_index)
-        F.cross_entropy(logits[train_mask], graph.y[train_mask]).backward()
-        optimizer.step()
-        model.eval()
-        with torch.no_grad():
+    identity = {"dataset": graph.name, "arch": arch.to_dict(), "train": asdict(config), "split": split, "seed": seed}
+    loop = {"epoch": 0, "best": (-1.0, float("inf")), "best_loss": float("inf"), "best_state": None,
+            "best_epoch": 0, "stale": 0, "seconds": 0.0}  # best: the (val acc, val loss) ranking key
+    if checkpoint is not None and checkpoint.is_file():
+        saved = torch.load(checkpoint, weights_only=False)
+        if saved["identity"] == identity:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            loop = saved["loop"]
+            torch.set_rng_state(saved["rng"])
+    start, saved_at = time.perf_counter() - loop["seconds"], None
+    with deferred_interrupts() if checkpoint is not None else nullcontext(Deferred()) as interrupt:
+        while loop["epoch"] < config.epochs and loop["stale"] < config.patience:
+            epoch = loop["epoch"] = loop["epoch"] + 1
+            model.train()
+            optimizer.zero_grad()
             logits = model(x, edge_index)
-            val_loss = float(F.cross_entropy(logits[val_mask], graph.y[val_mask]))
-            val_acc = accuracy(logits, graph.y, val_mask)
-        improved = False
-        if (val_acc, -val_loss) > (best[0], -best[1]):
-            best = (val_acc, val_loss)
-            best_state = copy.deepcopy(model.state_dict())
-            best_epoch, improved = epoch, True
-        if val_loss < best_loss:
-            best_loss, improved = val_loss, True
-        stale = 0 if improved else stale + 1
-        if on_epoch is not None:
-            on_epoch(epoch)
-        if stale >= config.patience:
-            break
+            F.cross_entropy(logits[train_mask], graph.y[train_mask]).backward()
+            optimizer.step()
+            model.eval()
+            with torch.no_grad():
+                logits = model(x, edge_index)
+                val_loss = float(F.cross_entropy(logits[val_mask], graph.y[val_mask]))
+                val_acc = accuracy(logits, graph.y, val_mask)
+            improved = False
+            if (val_acc, -val_loss) > (loop["best"][0], -loop["best"][1]):
+                loop["best"] = (val_acc, val_loss)
+                loop["best_state"] = copy.deepcopy(model.state_dict())
+                loop["best_epoch"], improved = epoch, True
+            if val_loss < loop["best_loss"]:
+                loop["best_loss"], improved = val_loss, True
+            loop["stale"] = 0 if improved else loop["stale"] + 1
+            now = time.perf_counter()
+            if checkpoint is not None and (saved_at is None or now - saved_at >= CHECKPOINT_SECONDS
+                                           or interrupt.requested):
+                loop["seconds"] = now - start
+                save_torch(checkpoint, {"identity": identity, "model": model.state_dict(),
+                                        "optimizer": optimizer.state_dict(), "loop": loop,
+                                        "rng": torch.get_rng_state()})
+                saved_at = now
+            if interrupt.requested:
+                interrupt.reraise()
+            if on_epoch is not None:
+                on_epoch(epoch)
     seconds = time.perf_counter() - start
-    model.load_state_dict(best_state)
+    model.load_state_dict(loop["best_state"])
     model.eval()
     with torch.no_grad():
         logits = model(x, edge_index)
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
     return SeedResult(seed, accuracy(logits, graph.y, val_mask), accuracy(logits, graph.y, test_mask),
-                      best_epoch, epoch, seconds, best_state)
+                      loop["best_epoch"], loop["epoch"], seconds, loop["best_state"])
 
 
 def mean_std(values: list[float]) -> dict[str, float]:

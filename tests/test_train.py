@@ -1,5 +1,6 @@
 import json
 
+import pytest
 import torch
 
 from hwsim.network import parse_arch
@@ -36,6 +37,40 @@ def test_training_is_deterministic_per_seed():
     graph, arch, config = two_communities(), parse_arch(ARCH), TrainConfig(epochs=15)
     a, b = (train_once(graph, arch, config, "full", seed=5) for _ in range(2))
     assert a.val_acc == b.val_acc and all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
+
+
+class _Stop(Exception):
+    """Stands for a kill between two epochs."""
+
+
+def _stop_at(epoch: int):
+    def on_epoch(current: int) -> None:
+        if current == epoch:
+            raise _Stop
+
+    return on_epoch
+
+
+def _same(a, b) -> bool:
+    return ((a.val_acc, a.test_acc, a.best_epoch, a.epochs_run) == (b.val_acc, b.test_acc, b.best_epoch, b.epochs_run)
+            and all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict))
+
+
+def test_an_interrupted_run_continues_from_its_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setattr("lpgnas.train.CHECKPOINT_SECONDS", 0.0)  # a checkpoint after every epoch
+    graph, arch, config = two_communities(), parse_arch(ARCH), TrainConfig(epochs=40, dropout=0.5)
+    whole = train_once(graph, arch, config, "full", seed=3)
+    path = tmp_path / "run.ckpt"
+    with pytest.raises(_Stop):
+        train_once(graph, arch, config, "full", seed=3, on_epoch=_stop_at(17), checkpoint=path)
+    assert torch.load(path, weights_only=False)["loop"]["epoch"] == 17
+    resumed = train_once(graph, arch, config, "full", seed=3, checkpoint=path)
+    assert _same(resumed, whole) and not path.exists()  # the same run, bit for bit; its file removed
+    # the checkpoint of another run (here: another seed) is not continued
+    with pytest.raises(_Stop):
+        train_once(graph, arch, config, "full", seed=3, on_epoch=_stop_at(17), checkpoint=path)
+    assert _same(train_once(graph, arch, config, "full", seed=4, checkpoint=path),
+                 train_once(graph, arch, config, "full", seed=4))
 
 
 def test_train_json_on_cora(data_root, capsys):
