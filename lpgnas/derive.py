@@ -161,7 +161,8 @@ def select(problem: Problem, searched: dict, run_dir: Path | None,
             if saved is not None and saved["arch"] == arch.to_dict() and saved.get("train") == asdict(train):
                 run = saved
             else:
-                runs[i] = train_once(graph, arch, train, problem.split, config.seed, config.threads)
+                runs[i] = train_once(graph, arch, train, problem.split, config.seed, config.threads,
+                                     checkpoint=None if path is None else path.with_suffix(".checkpoint.pt"))
                 run = {"arch": arch.to_dict(), "train": asdict(train),
                        **{k: v for k, v in asdict(runs[i]).items() if k != "state_dict"}}
                 if path is not None:

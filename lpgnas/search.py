@@ -6,8 +6,10 @@ CHECKPOINT_SECONDS, at the end and when interrupted),
 search.json (the derived network, once the search is done), with --candidates K > 1
 candidates/candidate_I.json (each candidate trained for the selection) and selection.json,
 retrain/seed_S.{json,pt} (each finished retraining seed; the search seed's is the kept
-candidate's run), then arch.yaml, model.pt and result.json. `--resume RUN_DIR` continues from
-whatever is there; nothing finished is redone.
+candidate's run), then arch.yaml, model.pt and result.json. A training in progress keeps its
+state beside its result-to-be (candidate_I.checkpoint.pt, seed_S.checkpoint.pt; see
+lpgnas.train.CHECKPOINT_SECONDS). `--resume RUN_DIR` continues from whatever is there; nothing
+finished is redone.
 """
 
 from __future__ import annotations
@@ -359,9 +361,10 @@ def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bo
         if trained is not None and trained.seed == seed:
             run = trained
         else:
+            checkpoint = None if run_dir is None else run_dir / "retrain" / f"seed_{seed}.checkpoint.pt"
             with progress_bar(train.epochs, f"retrain seed {seed}", progress) as bar:
                 run = train_once(problem.graph, arch, train, problem.split, seed, config.threads,
-                                 on_epoch=lambda e: bar.update(1))
+                                 on_epoch=lambda e: bar.update(1), checkpoint=checkpoint)
         if run_dir is not None:
             save_torch(run_dir / "retrain" / f"seed_{seed}.pt", run.state_dict)
             write_json(json_path, {k: v for k, v in asdict(run).items() if k != "state_dict"})

@@ -102,7 +102,8 @@ def _train(point: Point, run_dir: Path, data_root: str | None) -> list[dict]:
             arch, train = load_arch_file(options["arch"])
         graph = load_dataset(point.dataset, data_root)
         split = resolve_split(point.dataset, options["split"])
-        run = train_once(graph, arch, train.with_epochs(options["epochs"]), split, point.seed, options["threads"])
+        run = train_once(graph, arch, train.with_epochs(options["epochs"]), split, point.seed, options["threads"],
+                         checkpoint=run_dir / "checkpoint.pt")
         result = summarize(graph, arch, split, [point.seed], [run])
         result["hw_by_target"] = _on_targets(point, arch, data_root)
         write_json(result_file, result)

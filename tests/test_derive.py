@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
 from hwsim.network import parse_arch
 from lpgnas.archfile import TrainConfig
@@ -103,6 +104,32 @@ def test_a_candidate_trained_on_another_schedule_is_trained_again(config, result
     run_search(replace(config, no_hw=True, out=str(out)), resume=True)
     retrained = json.loads(path.read_text())
     assert {**retrained, "seconds": 0} == {**stale, "seconds": 0}  # trained again, to the same run
+
+
+def test_a_candidate_cut_off_continues_from_its_checkpoint(config, result, tmp_path, monkeypatch):
+    out = before_selection(config, tmp_path / "cut")
+    path = out / "candidates" / "candidate_2.json"
+    finished = json.loads(path.read_text())
+    path.unlink()
+    problem = prepare(config)
+    arch = parse_arch(finished["arch"])
+    checkpoint = path.with_suffix(".checkpoint.pt")
+    monkeypatch.setattr("lpgnas.train.CHECKPOINT_SECONDS", 0.0)
+
+    def cut_off(epoch: int) -> None:
+        if epoch == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_once(problem.graph, arch, config.train_config(arch), problem.split, config.seed, config.threads,
+                   on_epoch=cut_off, checkpoint=checkpoint)
+    state = torch.load(checkpoint, weights_only=False)
+    state["loop"]["seconds"] = 1000.0  # a mark that only a run continued from this file carries
+    torch.save(state, checkpoint)
+    run_search(replace(config, out=str(out)), resume=True)
+    continued = json.loads(path.read_text())
+    assert continued["seconds"] >= 1000.0 and not checkpoint.exists()
+    assert {**continued, "seconds": 0} == {**finished, "seconds": 0}  # the same run as uncut
 
 
 def test_candidates_meet_the_budget(config, tmp_path):
