@@ -245,6 +245,6 @@ def test_a_worker_that_dies_fails_only_the_points_in_flight(tmp_path):
     outcomes = list(run_local(points, str(tmp_path), None, 2, task=_dies_on_its_point))
     assert sorted(p.key for p, _ in outcomes) == sorted(keys)  # each point reported once
     failed = {p.key for p, outcome in outcomes if outcome["status"] == "failed"}
-    # besides it, at most the one point beside it (which of its neighbours depends on timing)
+    # the dying point and at most the one in flight beside it (which neighbour depends on timing)
     assert "dies" in failed and len(failed) <= 2 and failed <= {"p0", "p1", "dies", "p3"}
     assert all("BrokenProcessPool" in o["error"] for p, o in outcomes if p.key in failed)
