@@ -356,8 +356,10 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
     lines = ["# LPGNAS study", "", header, ""]
     unfinished = sum(1 for key in by_key if key not in records)
     if unfinished:
-        lines += [f"In progress: {unfinished} of {len(by_key)} points not run yet (the forced widths count once "
-                  "their searches are done).", ""]
+        finished: Counter = Counter(p.dataset for key, p in by_key.items() if key in records)
+        per_dataset = ", ".join(f"{d} {finished[d]} of {n}" for d, n in Counter(p.dataset for p in points).items())
+        lines += [f"In progress: {unfinished} of {len(by_key)} points not run yet (finished per dataset: "
+                  f"{per_dataset}; the forced widths count once their searches are done).", ""]
     for name, reason in skipped.items():
         lines.append(f"- skipped {name}: {reason}")
     files = ["study.md"]

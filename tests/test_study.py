@@ -175,5 +175,6 @@ def test_report_of_a_study_in_progress(data_root, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     per_split = len(BASELINES) + len(SEARCHES)
     report = (tmp_path / "s" / "study.md").read_text()
-    assert f"In progress: {2 * per_split} of {2 * per_split} points not run yet" in report
+    assert f"In progress: {2 * per_split} of {2 * per_split} points not run yet (finished per dataset: cora 0 of " \
+           f"{2 * per_split};" in report
     assert f"{2 * per_split} points, 0 done, 0 failed" in done.stdout
