@@ -60,7 +60,8 @@ FORCED_SOURCES = ("lpgnas-hw --no-hw", HW_SEARCH)
 # a quantised search ~1,900, ten forced retrainings ~3,000), ~32 CPU-hours for PubMed's six and
 # more for each of the other four. So the larger ones keep every baseline, search and seed but
 # select among StudyConfig.larger_candidates candidates and skip the forced widths (the W4A8
-# statistics already stand on Cora + CiteSeer's 24 networks): ~45 % less.
+# statistics already stand on Cora + CiteSeer's 24 networks). Measured under this protocol, a
+# PubMed full-split seed took 5,200-7,500 CPU-s (session 13).
 FULL_PROTOCOL = ("cora", "citeseer")
 # Uniform settings forced on the searched networks: (weight, activations), the paper's W/A names.
 UNIFORM = {"W2A8": ("q2", "q8"), "W4A4": ("q4", "q4"), "W4A8": ("q4", "q8"), "W8A4": ("q8", "q4"),
