@@ -250,9 +250,16 @@ def pareto_summary(table: list[Entry]) -> str:
     searched = [e for e in table if e.label in QUANTISED_SEARCHES]
     if nas is not None and searched:
         text += " Against NAS f32: " + "; ".join(
-            f"{e.label} {100 * (e.acc - nas.acc):+.2f} points with a {nas.model_kib / e.model_kib:.1f}x smaller model"
+            f"{e.label} {100 * (e.acc - nas.acc):+.2f} points with {_size_ratio(e.model_kib, nas.model_kib)}"
             for e in searched) + "."
     return text
+
+
+def _size_ratio(model_kib: float, reference_kib: float) -> str:
+    """'a 10.0x smaller model', or 'a 4.9x larger model' (not 'a 0.2x smaller' one)."""
+    if model_kib <= reference_kib:
+        return f"a {reference_kib / model_kib:.1f}x smaller model"
+    return f"a {model_kib / reference_kib:.1f}x larger model"
 
 
 def bit_histogram(rows: list[dict]) -> dict[tuple[int, str], Counter]:

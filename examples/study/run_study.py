@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     header = (f"Command: `python examples/study/run_study.py {shlex.join(argv if argv is not None else sys.argv[1:])}`"
               f" on {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {args.workers} worker(s) "
               f"of 1 thread, {time.strftime('%Y-%m-%d')}.")
+    start = time.monotonic()
     try:
         result = run_study(config, args.out, args.workers, args.data_root, progress=True, header=header,
                            retry_failed=args.retry_failed, report_only=args.report)
@@ -61,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for name, reason in result["skipped"].items():
         print(f"skipped {name}: {reason}", file=sys.stderr)
-    print(f"{result['points']} points, {result['done']} done, {len(result['failed'])} failed; report: "
+    wall = "" if args.report else f", this run {(time.monotonic() - start) / 3600:.2f} h wall"
+    print(f"{result['points']} points, {result['done']} done, {len(result['failed'])} failed{wall}; report: "
           f"{os.path.join(result['study_dir'], 'study.md')}")
     return 0
 
