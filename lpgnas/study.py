@@ -61,7 +61,12 @@ FORCED_SOURCES = ("lpgnas-hw --no-hw", HW_SEARCH)
 # more for each of the other four. So the larger ones keep every baseline, search and seed but
 # select among StudyConfig.larger_candidates candidates and skip the forced widths (the W4A8
 # statistics already stand on Cora + CiteSeer's 24 networks). Measured under this protocol, a
-# PubMed full-split seed took 5,200-7,500 CPU-s (session 13).
+# PubMed full-split seed took 5,200-7,500 CPU-s (session 13), and the four others would have
+# needed ~31 more hours on 2 cores, a Physics search point ~3 h by itself: longer than a working
+# session of this machine, so it could never finish (a point in flight is lost when the machine
+# is taken back). So their searches also run StudyConfig.larger_epochs epochs (200, a third of
+# them warm-up as always); every method on a dataset gets the same search budget, and PubMed's
+# full split at 500 epochs (README, session 13) shows what the shorter search costs.
 FULL_PROTOCOL = ("cora", "citeseer")
 # Uniform settings forced on the searched networks: (weight, activations), the paper's W/A names.
 UNIFORM = {"W2A8": ("q2", "q8"), "W4A4": ("q4", "q4"), "W4A8": ("q4", "q8"), "W8A4": ("q8", "q4"),
@@ -79,10 +84,14 @@ class StudyConfig:
     train_epochs: int | None = None  # cap for the manual baselines (None: their arch files' epochs)
     candidates: int = 8  # networks each search trains to pick its derived one (lpgnas.derive)
     larger_candidates: int = 2  # the same, on the datasets outside FULL_PROTOCOL
+    larger_epochs: int = 200  # search epochs on the datasets outside FULL_PROTOCOL
     threads: int = 1
 
     def candidates_for(self, dataset: str) -> int:
         return self.candidates if dataset in FULL_PROTOCOL else min(self.candidates, self.larger_candidates)
+
+    def epochs_for(self, dataset: str) -> int:
+        return self.epochs if dataset in FULL_PROTOCOL else min(self.epochs, self.larger_epochs)
 
 
 def available(datasets: tuple[str, ...], data_root: str | None) -> tuple[list[str], dict[str, str]]:
@@ -118,7 +127,7 @@ def phase1(config: StudyConfig, datasets: list[str]) -> list[Point]:
                     key = point_key([dataset, split, name, f"s{seed}"], identity)
                     points.append(Point(key, "baseline", dataset, seed, targets, options, name))
                 for label, search in SEARCHES.items():
-                    options = {**search, "split": split, "epochs": config.epochs,
+                    options = {**search, "split": split, "epochs": config.epochs_for(dataset),
                                "candidates": config.candidates_for(dataset),
                                "retrain_epochs": config.retrain_epochs, "threads": config.threads}
                     identity = {"kind": "search", "dataset": dataset, "seed": seed, "target": config.target, **options}
@@ -380,9 +389,9 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
             lines += ["", f"## {dataset}, {split} split", "",
                       f"Test accuracy over seeds {', '.join(map(str, config.seeds))}; latency simulated on "
                       f"{config.target}. NAS f32 is the accuracy-only full-precision search "
-                      "(`--no-hw --quant-choices f32`)." + (
-                          f" Each search keeps the best of {candidates} candidates on validation."
-                          if (candidates := config.candidates_for(dataset)) > 1 else ""), "",
+                      f"(`--no-hw --quant-choices f32`). Searches run {config.epochs_for(dataset)} epochs" + (
+                          f" and keep the best of {candidates} candidates on validation."
+                          if (candidates := config.candidates_for(dataset)) > 1 else "."), "",
                       "| network | test acc (%) | per seed (%) | model (KiB) | buffer (KiB) | latency (ms) |",
                       "| --- | --- | --- | --- | --- | --- |"]
             for e in table:
@@ -440,7 +449,8 @@ def run_study(config: StudyConfig, out: str, workers: int = 1, data_root: str | 
     """Both phases into `out`, then the report; finished points of an earlier run are kept.
     `report_only` runs nothing and writes the report of what `out` holds (also while another
     process runs the study there: the larger datasets take many hours)."""
-    for name in ("candidates", "larger_candidates"):  # checked here, not in each search point, so nothing starts
+    # checked here, not in each search point, so nothing starts
+    for name in ("candidates", "larger_candidates", "epochs", "larger_epochs"):
         if getattr(config, name) < 1:
             raise InputError(f"argument --{name.replace('_', '-')}", "", f"must be at least 1, got "
                              f"{getattr(config, name)}")

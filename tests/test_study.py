@@ -39,10 +39,12 @@ def test_phase1_has_every_baseline_and_search_per_split_and_seed():
     assert {p.options["split"] for p in points if p.dataset == "photo"} == {"full"}
     nas = [p for p in points if p.label == "NAS f32"]
     assert nas and all(p.options["no_hw"] and p.options["quant_choices"] == "f32" for p in nas)
-    # the larger datasets select among fewer candidates (FULL_PROTOCOL)
-    assert {p.options["candidates"] for p in points if p.kind == "search" and p.dataset == "cora"} == {8}
-    assert {p.options["candidates"] for p in points if p.kind == "search" and p.dataset == "photo"} == {2}
+    # the larger datasets select among fewer candidates and search for fewer epochs (FULL_PROTOCOL)
+    searches = {d: [p.options for p in points if p.kind == "search" and p.dataset == d] for d in ("cora", "photo")}
+    assert {(o["candidates"], o["epochs"]) for o in searches["cora"]} == {(8, 500)}
+    assert {(o["candidates"], o["epochs"]) for o in searches["photo"]} == {(2, 200)}
     assert StudyConfig(candidates=1).candidates_for("photo") == 1
+    assert StudyConfig(epochs=100).epochs_for("photo") == 100
 
 
 def test_phase2_forces_widths_on_the_full_protocol_datasets_only():
@@ -156,11 +158,12 @@ def test_missing_datasets_are_skipped_with_a_reason(data_root, tmp_path):
         run_study(StudyConfig(datasets=("nonexistent",)), str(tmp_path / "s"), data_root=str(data_root))
 
 
-def test_bad_candidates_fail_before_any_point(data_root, tmp_path):
-    cmd = [sys.executable, str(REPO / "examples" / "study" / "run_study.py"), "--candidates", "0",
+@pytest.mark.parametrize("option", ["--candidates", "--larger-epochs"])
+def test_bad_counts_fail_before_any_point(data_root, tmp_path, option):
+    cmd = [sys.executable, str(REPO / "examples" / "study" / "run_study.py"), option, "0",
            "--data-root", str(data_root), "--out", str(tmp_path / "s")]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2 and "--candidates" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and option in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1 and not (tmp_path / "s").exists()
 
 

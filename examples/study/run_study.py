@@ -5,7 +5,8 @@ OUT/study.md and its plots. Re-running the same command continues an interrupted
 Usage:
   python examples/study/run_study.py --out runs/study [--datasets cora,citeseer] [--seeds 0,1,2]
                                      [--workers 2] [--epochs 500] [--candidates 8]
-                                     [--larger-candidates 2] [--retry-failed] [--report] [--quick]
+                                     [--larger-candidates 2] [--larger-epochs 200]
+                                     [--retry-failed] [--report] [--quick]
 --quick exercises every path in a couple of minutes (Cora, one seed, a few epochs): for CI,
 not for numbers. --report writes OUT/study.md from the points finished so far and runs nothing
 (it may run beside the study).
@@ -38,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--larger-candidates", type=int, default=2,
                         help="the same on the datasets beyond Cora and CiteSeer (default: 2; see "
                              "lpgnas.study.FULL_PROTOCOL)")
+    parser.add_argument("--larger-epochs", type=int, default=200,
+                        help="search epochs on the datasets beyond Cora and CiteSeer (default: 200; see "
+                             "lpgnas.study.FULL_PROTOCOL)")
     parser.add_argument("--retry-failed", action="store_true", help="run the points that failed before again")
     parser.add_argument("--report", action="store_true", help="only write the report of the finished points")
     parser.add_argument("--target", default="zcu102", help="target of the hardware-aware search (default: zcu102)")
@@ -46,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = StudyConfig(datasets=tuple(d for d in args.datasets.split(",") if d),
                          seeds=tuple(int(s) for s in args.seeds.split(",") if s), target=args.target,
-                         epochs=args.epochs, candidates=args.candidates, larger_candidates=args.larger_candidates)
+                         epochs=args.epochs, candidates=args.candidates, larger_candidates=args.larger_candidates,
+                         larger_epochs=args.larger_epochs)
     if args.quick:
         config = StudyConfig(datasets=("cora",), seeds=(0,), target=args.target, epochs=4, retrain_epochs=10,
                              train_epochs=10, candidates=2)
