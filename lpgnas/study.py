@@ -72,6 +72,9 @@ FULL_PROTOCOL = ("cora", "citeseer")
 UNIFORM = {"W2A8": ("q2", "q8"), "W4A4": ("q4", "q4"), "W4A8": ("q4", "q8"), "W8A4": ("q8", "q4"),
            "W8A8": ("q8", "q8")}
 COMPONENTS = ("weight", "feature", "message", "attention")
+# The finished points' records, written with every report: plain text, a few KB per point, so a
+# study's results can be kept in version control and continued elsewhere (--import-records).
+RECORDS_NAME = "records.jsonl"
 
 
 @dataclass(frozen=True)
@@ -440,15 +443,18 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
     if failed:
         lines += ["", "Failed points:", ""] + [f"- {k}: {e}" for k, e in failed]
     write_text(out / "study.md", "\n".join(lines) + "\n")
-    return files
+    done = [records[key] for key in by_key if key in records and records[key].status == "done"]
+    write_text(out / RECORDS_NAME, "".join(r.line() + "\n" for r in done))
+    return files + [RECORDS_NAME]
 
 
 def run_study(config: StudyConfig, out: str, workers: int = 1, data_root: str | None = None,
               progress: bool = False, header: str = "", retry_failed: bool = False,
-              report_only: bool = False) -> dict:
+              report_only: bool = False, import_records: str | None = None) -> dict:
     """Both phases into `out`, then the report; finished points of an earlier run are kept.
     `report_only` runs nothing and writes the report of what `out` holds (also while another
-    process runs the study there: the larger datasets take many hours)."""
+    process runs the study there: the larger datasets take many hours). `import_records` first
+    adds the points finished in a records.jsonl of another study directory (or machine)."""
     # checked here, not in each search point, so nothing starts
     for name in ("candidates", "larger_candidates", "epochs", "larger_epochs"):
         if getattr(config, name) < 1:
@@ -458,6 +464,13 @@ def run_study(config: StudyConfig, out: str, workers: int = 1, data_root: str | 
     if not datasets:
         raise InputError("datasets", "", "none of the study's datasets is available: " + "; ".join(skipped.values()))
     points = phase1(config, datasets)
+    if import_records is not None:
+        store = SweepStore(out, create=True)
+        store.lock()
+        try:
+            store.load(import_records)
+        finally:
+            store.close()
     if report_only:
         store = SweepStore(out)
         records = {r.key: r for r in store.records()}

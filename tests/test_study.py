@@ -145,6 +145,15 @@ def test_quick_study_runs_every_path(data_root, tmp_path):
     only = subprocess.run(cmd + ["--report"], capture_output=True, text=True, timeout=300)  # runs nothing
     assert only.returncode == 0 and "In progress" not in (out / "study.md").read_text()
     assert (out / "study.md").read_text().split("\n", 3)[3] == report.split("\n", 3)[3]
+    # the records alone carry the study: imported elsewhere, they give the same report and nothing runs
+    copy = tmp_path / "copy"
+    lines = (out / "records.jsonl").read_text().splitlines()
+    assert len(lines) == sum(kinds.values())
+    imported = subprocess.run(cmd[:-1] + [str(copy), "--import-records", str(out / "records.jsonl"), "--report"],
+                              capture_output=True, text=True, timeout=300)
+    assert imported.returncode == 0, imported.stderr[-2000:]
+    assert (copy / "study.md").read_text().split("\n", 3)[3] == report.split("\n", 3)[3]
+    assert (copy / "records.jsonl").read_text().splitlines() == lines and not (copy / "runs").exists()
 
 
 def test_missing_datasets_are_skipped_with_a_reason(data_root, tmp_path):

@@ -127,6 +127,31 @@ def test_store_keeps_records_and_refuses_foreign_files(tmp_path):
         SweepStore(tmp_path / "other", create=True)
 
 
+def test_records_travel_as_json_lines(tmp_path):
+    """Done records written as lines load into another store, which keeps what it has finished
+    and replaces its failures; a malformed line names the file and the line."""
+    source = SweepStore(tmp_path / "a", create=True)
+    source.record("k1", "search", {"a": 1}, {"status": "done", "rows": [{"acc": 0.8}], "error": None, "seconds": 2.0})
+    source.record("k2", "baseline", {"a": 2}, {"status": "done", "rows": [{"acc": 0.7}], "error": None, "seconds": 3})
+    lines = tmp_path / "records.jsonl"
+    lines.write_text("".join(r.line() + "\n" for r in source.records()))
+    target = SweepStore(tmp_path / "b", create=True)
+    target.record("k1", "search", {"a": 1}, {"status": "done", "rows": [{"acc": 0.9}], "error": None, "seconds": 1})
+    target.record("k2", "baseline", {"a": 2}, {"status": "failed", "rows": [], "error": "boom", "seconds": 0.1})
+    assert target.load(lines) == 1
+    assert {r.key: (r.status, r.rows, r.seconds) for r in target.records()} == {
+        "k1": ("done", [{"acc": 0.9}], 1.0), "k2": ("done", [{"acc": 0.7}], 3.0)}
+    assert target.load(lines) == 0
+    bad = tmp_path / "bad.jsonl"
+    for text, needle in ((lines.read_text() + "{not json\n", "line 3"), ('{"key": "k"}\n', "line 1"),
+                         (lines.read_text().replace('"done"', '"failed"'), "line 1")):
+        bad.write_text(text)
+        with pytest.raises(InputError) as caught:
+            target.load(bad)
+        assert str(bad) in caught.value.one_line() and needle in caught.value.one_line()
+    assert len(target.records()) == 2  # a bad file adds nothing, not even its good lines
+
+
 def test_a_second_sweep_in_the_same_directory_is_refused(tmp_path):
     holder = SweepStore(tmp_path / "s", create=True)
     holder.lock()

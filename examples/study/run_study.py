@@ -6,10 +6,12 @@ Usage:
   python examples/study/run_study.py --out runs/study [--datasets cora,citeseer] [--seeds 0,1,2]
                                      [--workers 2] [--epochs 500] [--candidates 8]
                                      [--larger-candidates 2] [--larger-epochs 200]
-                                     [--retry-failed] [--report] [--quick]
+                                     [--retry-failed] [--import-records FILE] [--report] [--quick]
 --quick exercises every path in a couple of minutes (Cora, one seed, a few epochs): for CI,
 not for numbers. --report writes OUT/study.md from the points finished so far and runs nothing
-(it may run beside the study).
+(it may run beside the study). Every report comes with OUT/records.jsonl, the finished points'
+records; --import-records FILE adds such a file's points to OUT before anything runs, so a study
+continues from results kept in version control or made on another machine.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="search epochs on the datasets beyond Cora and CiteSeer (default: 200; see "
                              "lpgnas.study.FULL_PROTOCOL)")
     parser.add_argument("--retry-failed", action="store_true", help="run the points that failed before again")
+    parser.add_argument("--import-records", metavar="FILE",
+                        help="first add the points finished in FILE, a records.jsonl another study wrote")
     parser.add_argument("--report", action="store_true", help="only write the report of the finished points")
     parser.add_argument("--target", default="zcu102", help="target of the hardware-aware search (default: zcu102)")
     parser.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA)")
@@ -61,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.monotonic()
     try:
         result = run_study(config, args.out, args.workers, args.data_root, progress=True, header=header,
-                           retry_failed=args.retry_failed, report_only=args.report)
+                           retry_failed=args.retry_failed, report_only=args.report,
+                           import_records=args.import_records)
     except InputError as err:
         print(f"run_study: error: {err.one_line()}", file=sys.stderr)
         return 2
