@@ -116,7 +116,7 @@ class SweepStore:
         return out
 
     def load(self, path: str | Path) -> int:
-        """Add the done records of a JSON Lines file written by `dump` whose points this store has
+        """Add the done records of a JSON Lines file of `Record.line`s whose points this store has
         not finished (a failure here is replaced); returns how many were added. Why: the records
         are the study's whole result, small and plain text, so they can be kept in version control
         and continued on another machine (the run directories, checkpoints included, stay behind)."""
