@@ -29,7 +29,7 @@ from lpgnas.pareto import frontier, png_bytes  # noqa: E402
 from lpgnas.runio import write_atomic, write_text  # noqa: E402
 from lpgnas.sweep import run_points  # noqa: E402
 from lpgnas.sweepspec import Point, baseline_path, point_key  # noqa: E402
-from lpgnas.sweepstore import Record, SweepStore  # noqa: E402
+from lpgnas.sweepstore import Record, SweepStore, read_records  # noqa: E402
 
 DATASETS = ("cora", "citeseer", "pubmed", "computers", "photo", "cs", "physics")
 BASELINES = ("gcn", "gcn-w8a8", "gcn-w4a8", "gat", "gat-w8a8", "gat-w4a8", "sage-mean", "sage-mean-w8a8",
@@ -465,10 +465,11 @@ def run_study(config: StudyConfig, out: str, workers: int = 1, data_root: str | 
         raise InputError("datasets", "", "none of the study's datasets is available: " + "; ".join(skipped.values()))
     points = phase1(config, datasets)
     if import_records is not None:
+        imported = read_records(import_records)  # read whole before `out` is touched
         store = SweepStore(out, create=True)
         store.lock()
         try:
-            store.load(import_records)
+            store.add(imported)
         finally:
             store.close()
     if report_only:

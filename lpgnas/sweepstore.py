@@ -48,7 +48,7 @@ class Record:
     seconds: float
 
     def line(self) -> str:
-        """The record as one JSON line, the format `SweepStore.load` reads."""
+        """The record as one JSON line, the format `read_records` reads."""
         return json.dumps({"key": self.key, "kind": self.kind, "point": self.point, "status": self.status,
                            "rows": self.rows, "error": self.error, "seconds": self.seconds}, sort_keys=True)
 
@@ -115,30 +115,11 @@ class SweepStore:
                 raise InputError(str(self.path), f"points[{key}]", f"corrupt record ({err})") from None
         return out
 
-    def load(self, path: str | Path) -> int:
-        """Add the done records of a JSON Lines file of `Record.line`s whose points this store has
-        not finished (a failure here is replaced); returns how many were added. Why: the records
-        are the study's whole result, small and plain text, so they can be kept in version control
-        and continued on another machine (the run directories, checkpoints included, stay behind)."""
-        path = Path(path)
-        try:
-            lines = path.read_text().splitlines()
-        except (OSError, UnicodeDecodeError) as err:
-            raise InputError(str(path), "", f"unreadable ({err})") from None
-        incoming = []
-        for number, line in enumerate(lines, 1):
-            try:
-                data = json.loads(line)
-                record = Record(**data)
-                valid = (record.status == "done" and all(isinstance(getattr(record, f), t) for f, t in
-                         (("key", str), ("kind", str), ("point", dict), ("rows", list), ("seconds", (int, float)))))
-            except (ValueError, TypeError) as err:
-                raise InputError(str(path), f"line {number}", f"not a sweep record ({err})") from None
-            if not valid:
-                raise InputError(str(path), f"line {number}", "not a done sweep record")
-            incoming.append(record)
+    def add(self, records: list[Record]) -> int:
+        """Add the done `records` whose points this store has not finished (a failure here is
+        replaced); returns how many were added."""
         done = {r.key for r in self.records() if r.status == "done"}
-        added = [r for r in incoming if r.key not in done]
+        added = [r for r in records if r.status == "done" and r.key not in done]
         for r in added:
             self.record(r.key, r.kind, r.point, {"status": "done", "rows": r.rows, "error": None, "seconds": r.seconds})
         return len(added)
@@ -149,3 +130,24 @@ class SweepStore:
             self._lock.close()  # releases the lock
             self._lock = None
 
+
+def read_records(path: str | Path) -> list[Record]:
+    """The done records of a JSON Lines file of `Record.line`s. Why: the records are a study's
+    whole result, small and plain text, so they can be kept in version control and continued on
+    another machine (the run directories, checkpoints included, stay behind)."""
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(str(path), "", f"unreadable ({err})") from None
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = Record(**json.loads(line))
+        except (ValueError, TypeError) as err:
+            raise InputError(str(path), f"line {number}", f"not a sweep record ({err})") from None
+        types = (("key", str), ("kind", str), ("point", dict), ("rows", list), ("seconds", (int, float)))
+        if record.status != "done" or not all(isinstance(getattr(record, f), t) for f, t in types):
+            raise InputError(str(path), f"line {number}", "not a done sweep record")
+        records.append(record)
+    return records

@@ -167,12 +167,14 @@ def test_missing_datasets_are_skipped_with_a_reason(data_root, tmp_path):
         run_study(StudyConfig(datasets=("nonexistent",)), str(tmp_path / "s"), data_root=str(data_root))
 
 
-@pytest.mark.parametrize("option", ["--candidates", "--larger-epochs"])
-def test_bad_counts_fail_before_any_point(data_root, tmp_path, option):
-    cmd = [sys.executable, str(REPO / "examples" / "study" / "run_study.py"), option, "0",
+@pytest.mark.parametrize("args, needle", [(["--candidates", "0"], "--candidates"),
+                                          (["--larger-epochs", "0"], "--larger-epochs"),
+                                          (["--import-records", "/nonexistent/records.jsonl"], "records.jsonl")])
+def test_bad_arguments_fail_before_any_point(data_root, tmp_path, args, needle):
+    cmd = [sys.executable, str(REPO / "examples" / "study" / "run_study.py"), *args,
            "--data-root", str(data_root), "--out", str(tmp_path / "s")]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2 and option in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and needle in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1 and not (tmp_path / "s").exists()
 
 

@@ -20,7 +20,7 @@ from lpgnas.cli import main
 from lpgnas.pareto import frontier
 from lpgnas.sweep import _label, run_local, run_sweep
 from lpgnas.sweepspec import Point, SweepSpec, expand, load_sweep_spec
-from lpgnas.sweepstore import DB_NAME, SweepStore
+from lpgnas.sweepstore import DB_NAME, SweepStore, read_records
 
 # Short points: a few search epochs and a capped retraining keep one point to a few seconds.
 QUICK = {"epochs": 4, "retrain_epochs": 10}
@@ -138,18 +138,17 @@ def test_records_travel_as_json_lines(tmp_path):
     target = SweepStore(tmp_path / "b", create=True)
     target.record("k1", "search", {"a": 1}, {"status": "done", "rows": [{"acc": 0.9}], "error": None, "seconds": 1})
     target.record("k2", "baseline", {"a": 2}, {"status": "failed", "rows": [], "error": "boom", "seconds": 0.1})
-    assert target.load(lines) == 1
+    assert target.add(read_records(lines)) == 1
     assert {r.key: (r.status, r.rows, r.seconds) for r in target.records()} == {
         "k1": ("done", [{"acc": 0.9}], 1.0), "k2": ("done", [{"acc": 0.7}], 3.0)}
-    assert target.load(lines) == 0
+    assert target.add(read_records(lines)) == 0
     bad = tmp_path / "bad.jsonl"
     for text, needle in ((lines.read_text() + "{not json\n", "line 3"), ('{"key": "k"}\n', "line 1"),
                          (lines.read_text().replace('"done"', '"failed"'), "line 1")):
         bad.write_text(text)
         with pytest.raises(InputError) as caught:
-            target.load(bad)
+            read_records(bad)
         assert str(bad) in caught.value.one_line() and needle in caught.value.one_line()
-    assert len(target.records()) == 2  # a bad file adds nothing, not even its good lines
 
 
 def test_a_second_sweep_in_the_same_directory_is_refused(tmp_path):
