@@ -153,6 +153,7 @@ def test_quick_study_runs_every_path(data_root, tmp_path):
                               capture_output=True, text=True, timeout=300)
     assert imported.returncode == 0, imported.stderr[-2000:]
     assert (copy / "study.md").read_text().split("\n", 3)[3] == report.split("\n", 3)[3]
+    assert "Command:" in report and "Report of the points recorded in" in (copy / "study.md").read_text()
     assert (copy / "records.jsonl").read_text().splitlines() == lines and not (copy / "runs").exists()
 
 

@@ -59,9 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         config = StudyConfig(datasets=("cora",), seeds=(0,), target=args.target, epochs=4, retrain_epochs=10,
                              train_epochs=10, candidates=2)
-    header = (f"Command: `python examples/study/run_study.py {shlex.join(argv if argv is not None else sys.argv[1:])}`"
-              f" on {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {args.workers} worker(s) "
-              f"of 1 thread, {time.strftime('%Y-%m-%d')}.")
+    command = f"`python examples/study/run_study.py {shlex.join(argv if argv is not None else sys.argv[1:])}`"
+    if args.report:  # the points ran elsewhere or earlier: this machine says nothing about them
+        header = (f"Report of the points recorded in `{args.out}`, written by {command} on "
+                  f"{time.strftime('%Y-%m-%d')}; the same command without `--report` runs the study.")
+    else:
+        header = (f"Command: {command} on {platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+                  f"{args.workers} worker(s) of 1 thread, {time.strftime('%Y-%m-%d')}.")
     start = time.monotonic()
     try:
         result = run_study(config, args.out, args.workers, args.data_root, progress=True, header=header,
