@@ -269,6 +269,8 @@ def test_a_worker_that_dies_fails_only_the_points_in_flight(tmp_path):
     outcomes = list(run_local(points, str(tmp_path), None, 2, task=_dies_on_its_point))
     assert sorted(p.key for p, _ in outcomes) == sorted(keys)  # each point reported once
     failed = {p.key for p, outcome in outcomes if outcome["status"] == "failed"}
-    # the dying point and at most the one in flight beside it (which neighbour depends on timing)
-    assert "dies" in failed and len(failed) <= 2 and failed <= {"p0", "p1", "dies", "p3"}
+    # the dying point and at most the one in flight beside it: which neighbour depends on timing
+    # (on a loaded machine the other worker may finish p3 and take p4 before the pool notices the
+    # death, CI on session 15), so only the count is fixed
+    assert "dies" in failed and len(failed) <= 2
     assert all("BrokenProcessPool" in o["error"] for p, o in outcomes if p.key in failed)
