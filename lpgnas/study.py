@@ -370,9 +370,10 @@ def _per_seed(e: Entry) -> str:
 
 def write_report(out: Path, config: StudyConfig, points: list[Point], records: dict[str, Record],
                  skipped: dict[str, str], header: str) -> list[str]:
-    """study.md and its PNGs from the records; returns the files written."""
+    """study.md, its PNGs and the done points' records.jsonl from the records; returns the files written."""
     by_key = {p.key: p for p in points}
-    rows = [row for key in by_key if key in records and records[key].status == "done" for row in records[key].rows]
+    done = [records[key] for key in by_key if key in records and records[key].status == "done"]
+    rows = [row for record in done for row in record.rows]
     lines = ["# LPGNAS study", "", header, ""]
     unfinished = sum(1 for key in by_key if key not in records)
     if unfinished:
@@ -443,7 +444,6 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
     if failed:
         lines += ["", "Failed points:", ""] + [f"- {k}: {e}" for k, e in failed]
     write_text(out / "study.md", "\n".join(lines) + "\n")
-    done = [records[key] for key in by_key if key in records and records[key].status == "done"]
     write_text(out / RECORDS_NAME, "".join(r.line() + "\n" for r in done))
     return files + [RECORDS_NAME]
 

@@ -13,7 +13,7 @@ import fcntl
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hwsim.errors import InputError
@@ -49,8 +49,7 @@ class Record:
 
     def line(self) -> str:
         """The record as one JSON line, the format `read_records` reads."""
-        return json.dumps({"key": self.key, "kind": self.kind, "point": self.point, "status": self.status,
-                           "rows": self.rows, "error": self.error, "seconds": self.seconds}, sort_keys=True)
+        return json.dumps(asdict(self), sort_keys=True)
 
 
 class SweepStore:
