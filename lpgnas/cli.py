@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from hwsim.errors import InputError
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a bad argument as one line, exit 2 (no usage dump)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -94,6 +95,11 @@ def positive_float(text: str) -> float:
     if value == 0:
         raise argparse.ArgumentTypeError("expected a number > 0")
     return value
+
+
+def start_by(stop_after_hours: float | None) -> float | None:
+    """The Unix time after which a --stop-after run starts no point."""
+    return None if stop_after_hours is None else time.time() + stop_after_hours * 3600
 
 
 def _add_search(sub) -> None:
@@ -209,6 +215,9 @@ def _add_sweep(sub) -> None:
     p.add_argument("--backend", choices=("local", "ray"), default="local", help="process pool or Ray tasks")
     p.add_argument("--ray-address", help="an existing Ray cluster (default: start a local instance)")
     p.add_argument("--retry-failed", action="store_true", help="run the points that failed before again")
+    p.add_argument("--stop-after", type=positive_float, metavar="HOURS",
+                   help="start no point after HOURS hours (for time-boxed machines): the points in flight "
+                        "finish, the same command later runs the rest")
     p.add_argument("--out", required=True, help="sweep directory")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=_run_sweep)
@@ -228,7 +237,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
         overrides.update(nohw_reference=False, baselines=[])
     spec = load_sweep_spec(args.config, overrides, args.data_root)
     result = run_sweep(spec, args.out, args.workers, args.backend, args.ray_address, args.retry_failed,
-                       progress=True)
+                       progress=True, start_by=start_by(args.stop_after))
     emit(result, args.json, render_sweep)
     return 0
 
@@ -250,8 +259,8 @@ def _run_pareto(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="lpgnas-hw", description="Hardware-aware low-precision GNN architecture search.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = OneLineParser(prog="lpgnas-hw", description="Hardware-aware low-precision GNN architecture search.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _add_search(sub)
     _add_train(sub)
     _add_simulate(sub)

@@ -98,5 +98,7 @@ def render_sweep(result: dict) -> str:
                      f"{r['model_size_kib']:>11.1f}")
     for f in result["failed"]:
         lines.append(f"FAILED {f['key']}: {f['error']}")
+    if result.get("not_started"):  # a --stop-after sweep; `pareto` results do not know the grid
+        lines.append(f"{len(result['not_started'])} points not started (--stop-after); the same command runs them")
     lines.append(f"sweep directory {result['sweep_dir']}: {', '.join(result['files'])}")
     return "\n".join(lines)

@@ -450,11 +450,13 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
 
 def run_study(config: StudyConfig, out: str, workers: int = 1, data_root: str | None = None,
               progress: bool = False, header: str = "", retry_failed: bool = False,
-              report_only: bool = False, import_records: str | None = None) -> dict:
+              report_only: bool = False, import_records: str | None = None,
+              start_by: float | None = None) -> dict:
     """Both phases into `out`, then the report; finished points of an earlier run are kept.
     `report_only` runs nothing and writes the report of what `out` holds (also while another
     process runs the study there: the larger datasets take many hours). `import_records` first
-    adds the points finished in a records.jsonl of another study directory (or machine)."""
+    adds the points finished in a records.jsonl of another study directory (or machine). No point
+    starts after `start_by` (Unix time), in either phase."""
     # checked here, not in each search point, so nothing starts
     for name in ("candidates", "larger_candidates", "epochs", "larger_epochs"):
         if getattr(config, name) < 1:
@@ -478,11 +480,13 @@ def run_study(config: StudyConfig, out: str, workers: int = 1, data_root: str | 
         store.close()
     else:
         records = run_points(points, out, workers, threads=config.threads, retry_failed=retry_failed,
-                             progress=progress, desc="study: phase 1", data_root=data_root)
+                             progress=progress, desc="study: phase 1", data_root=data_root,
+                             start_by=start_by)
     forced = phase2(config, records, points)
     if not report_only:
         records = run_points(forced, out, workers, threads=config.threads, retry_failed=retry_failed,
-                             progress=progress, desc="study: phase 2", data_root=data_root)
+                             progress=progress, desc="study: phase 2", data_root=data_root,
+                             start_by=start_by)
     keys = [p.key for p in points + forced]
     files = write_report(Path(out), config, points + forced, records, skipped, header)
     return {"study_dir": str(Path(out).resolve()), "points": len(keys),

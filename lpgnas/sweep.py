@@ -111,8 +111,16 @@ def _train(point: Point, run_dir: Path, data_root: str | None) -> list[dict]:
     return [_row(point, result, hw, name, relative) for name, hw in result["hw_by_target"].items()]
 
 
-def execute(point: Point, sweep_dir: str, data_root: str | None) -> dict:
-    """Run one point (in a worker); its outcome, a failure included, as a plain dict."""
+NOT_STARTED = "not started"
+
+
+def execute(point: Point, sweep_dir: str, data_root: str | None, start_by: float | None = None) -> dict:
+    """Run one point (in a worker); its outcome, a failure included, as a plain dict. A point that
+    would start after `start_by` (Unix time) does not run: its outcome is NOT_STARTED, which is not
+    recorded, so a later run of the sweep takes it. Checked here, where the point starts, so one
+    rule serves a process pool and a Ray cluster that queues its tasks."""
+    if start_by is not None and time.time() > start_by:
+        return {"status": NOT_STARTED, "rows": [], "error": None, "seconds": 0.0}
     start = time.perf_counter()
     try:
         run = _search if point.kind in ("search", "reference") else _train
@@ -141,7 +149,8 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def run_local(points: list[Point], sweep_dir: str, data_root: str | None, workers: int,
-              task: Callable[[Point, str, str | None], dict] = execute) -> Iterator[tuple[Point, dict]]:
+              start_by: float | None = None,
+              task: Callable[[Point, str, str | None, float | None], dict] = execute) -> Iterator[tuple[Point, dict]]:
     """A pool of `workers` processes (spawned: a forked torch/numba runtime is not safe), handed
     one point per free worker. A worker that dies (out of memory, killed) breaks the pool and
     fails the points then in flight, not the ones still to come: a fresh pool runs those."""
@@ -155,7 +164,7 @@ def run_local(points: list[Point], sweep_dir: str, data_root: str | None, worker
             while running or (queue and not broken):
                 while queue and not broken and len(running) < workers:
                     try:
-                        running[pool.submit(task, queue[-1], sweep_dir, data_root)] = queue[-1]
+                        running[pool.submit(task, queue[-1], sweep_dir, data_root, start_by)] = queue[-1]
                         queue.pop()
                     except BrokenProcessPool:
                         broken = True
@@ -174,7 +183,7 @@ def run_local(points: list[Point], sweep_dir: str, data_root: str | None, worker
 
 
 def run_ray(points: list[Point], sweep_dir: str, data_root: str | None, workers: int, threads: int,
-            address: str | None) -> Iterator[tuple[Point, dict]]:
+            address: str | None, start_by: float | None = None) -> Iterator[tuple[Point, dict]]:
     """Each point a Ray task of `threads` CPUs, on the cluster at `address` or a local instance."""
     try:
         import ray
@@ -192,7 +201,7 @@ def run_ray(points: list[Point], sweep_dir: str, data_root: str | None, workers:
         except (ConnectionError, RuntimeError, ValueError) as err:
             raise InputError("argument --ray-address", "", f"cannot start or reach Ray ({err})") from None
     task = ray.remote(num_cpus=threads, max_retries=0)(execute)
-    pending = {task.remote(point, sweep_dir, data_root): point for point in points}
+    pending = {task.remote(point, sweep_dir, data_root, start_by): point for point in points}
     try:
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
@@ -211,9 +220,11 @@ def run_ray(points: list[Point], sweep_dir: str, data_root: str | None, workers:
 
 def run_points(points: list[Point], sweep_dir: str, workers: int = 1, backend: str = "local",
                ray_address: str | None = None, threads: int = 1, retry_failed: bool = False,
-               progress: bool = False, desc: str = "sweep", data_root: str | None = None) -> dict[str, Record]:
+               progress: bool = False, desc: str = "sweep", data_root: str | None = None,
+               start_by: float | None = None) -> dict[str, Record]:
     """Run the unrecorded `points` into `sweep_dir` (and, with retry_failed, the failed ones);
-    returns every record of the directory by key."""
+    returns every record of the directory by key. No point starts after `start_by` (Unix time):
+    the points in flight then finish, the others stay unrecorded for a later run."""
     if backend not in ("local", "ray"):
         raise InputError("argument --backend", "", f"expected local or ray, got {backend!r}")
     store = SweepStore(sweep_dir, create=True)
@@ -223,20 +234,24 @@ def run_points(points: list[Point], sweep_dir: str, workers: int = 1, backend: s
     data_root = data_root or os.environ.get("LPGNAS_DATA")
     sweep_dir = str(Path(sweep_dir).resolve())
     if backend == "local":
-        outcomes = run_local(todo, sweep_dir, data_root, workers)
+        outcomes = run_local(todo, sweep_dir, data_root, workers, start_by)
     else:
-        outcomes = run_ray(todo, sweep_dir, data_root, workers, threads, ray_address)
+        outcomes = run_ray(todo, sweep_dir, data_root, workers, threads, ray_address, start_by)
     todo_keys = {p.key for p in todo}
     failed = sum(1 for p in points if p.key not in todo_keys and finished[p.key].status == "failed")
-    left = len(todo)
+    left, not_started = len(todo), 0
     with progress_bar(len(points), desc, progress) as bar:
         bar.update(len(points) - left)
         bar.set_postfix(done=len(points) - left - failed, running=min(workers, left), failed=failed)
         for point, outcome in outcomes:
-            store.record(point.key, point.kind, json.loads(point.to_json()), outcome)
             left -= 1
-            failed += outcome["status"] == "failed"
-            bar.set_postfix(done=len(points) - left - failed, running=min(workers, left), failed=failed)
+            if outcome["status"] == NOT_STARTED:
+                not_started += 1
+            else:
+                store.record(point.key, point.kind, json.loads(point.to_json()), outcome)
+                failed += outcome["status"] == "failed"
+            bar.set_postfix(done=len(points) - left - failed - not_started, running=min(workers, left),
+                            failed=failed, **({"not_started": not_started} if not_started else {}))
             bar.update(1)
     records = {r.key: r for r in store.records()}
     store.close()
@@ -244,17 +259,19 @@ def run_points(points: list[Point], sweep_dir: str, workers: int = 1, backend: s
 
 
 def run_sweep(spec: SweepSpec, sweep_dir: str, workers: int = 1, backend: str = "local",
-              ray_address: str | None = None, retry_failed: bool = False, progress: bool = False) -> dict:
-    """Run every unfinished point of `spec` into `sweep_dir`, then write pareto.csv and the plots."""
+              ray_address: str | None = None, retry_failed: bool = False, progress: bool = False,
+              start_by: float | None = None) -> dict:
+    """Run every unfinished point of `spec` into `sweep_dir` (none starting after `start_by`),
+    then write pareto.csv and the plots of the points recorded so far."""
     points = expand(spec)
     records = run_points(points, sweep_dir, workers, backend, ray_address, spec.threads, retry_failed, progress,
-                         data_root=spec.data_root)
+                         data_root=spec.data_root, start_by=start_by)
     files = write_pareto(Path(sweep_dir), list(records.values()))
-    ordered = [records[p.key] for p in points]
+    ordered = [records[p.key] for p in points if p.key in records]
     return {"schema_version": 1, "sweep_dir": str(Path(sweep_dir).resolve()),
             "points": [row for r in ordered for row in r.rows],
             "failed": [{"key": r.key, "error": r.error} for r in ordered if r.status == "failed"],
-            "files": files}
+            "not_started": [p.key for p in points if p.key not in records], "files": files}
 
 
 def remake_pareto(sweep_dir: str) -> dict:

@@ -170,7 +170,8 @@ def test_missing_datasets_are_skipped_with_a_reason(data_root, tmp_path):
 
 @pytest.mark.parametrize("args, needle", [(["--candidates", "0"], "--candidates"),
                                           (["--larger-epochs", "0"], "--larger-epochs"),
-                                          (["--import-records", "/nonexistent/records.jsonl"], "records.jsonl")])
+                                          (["--import-records", "/nonexistent/records.jsonl"], "records.jsonl"),
+                                          (["--stop-after", "0"], "--stop-after")])
 def test_bad_arguments_fail_before_any_point(data_root, tmp_path, args, needle):
     cmd = [sys.executable, str(REPO / "examples" / "study" / "run_study.py"), *args,
            "--data-root", str(data_root), "--out", str(tmp_path / "s")]

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hwsim.errors import InputError
 from lpgnas.cli import main
 from lpgnas.pareto import frontier
-from lpgnas.sweep import _label, run_local, run_sweep
+from lpgnas.sweep import NOT_STARTED, _label, execute, run_local, run_points, run_sweep
 from lpgnas.sweepspec import Point, SweepSpec, expand, load_sweep_spec
 from lpgnas.sweepstore import DB_NAME, SweepStore, read_records
 
@@ -255,7 +255,7 @@ def test_ray_backend_gives_the_same_points(local_sweep, data_root, tmp_path):
         sorted(r["test_acc"] for r in result["points"]))
 
 
-def _dies_on_its_point(point: Point, sweep_dir: str, data_root: str | None) -> dict:
+def _dies_on_its_point(point: Point, sweep_dir: str, data_root: str | None, start_by: float | None) -> dict:
     """A stand-in for lpgnas.sweep.execute whose worker process dies on the point named `dies`."""
     if point.key == "dies":
         os._exit(1)
@@ -274,3 +274,32 @@ def test_a_worker_that_dies_fails_only_the_points_in_flight(tmp_path):
     # death, CI on session 15), so only the count is fixed
     assert "dies" in failed and len(failed) <= 2
     assert all("BrokenProcessPool" in o["error"] for p, o in outcomes if p.key in failed)
+
+
+def test_no_point_starts_after_the_deadline_and_a_later_run_takes_them(tmp_path):
+    """--stop-after: a point that would start after the deadline does not run and is not recorded,
+    so the same command later runs it; one that starts before runs as usual. The points here fail
+    at once (no arch), which is enough to see them recorded."""
+    points = [Point(f"p{i}", "baseline", "cora", 0, ("zcu102",), {}) for i in range(3)]
+    assert execute(points[0], str(tmp_path), None, start_by=time.time() - 1)["status"] == NOT_STARTED
+    assert execute(points[0], str(tmp_path), None, start_by=time.time() + 60)["status"] == "failed"
+    outcomes = list(run_local(points, str(tmp_path), None, 2, start_by=time.time() - 1))
+    assert sorted(p.key for p, _ in outcomes) == ["p0", "p1", "p2"]
+    assert all(o["status"] == NOT_STARTED for _, o in outcomes) and not (tmp_path / "runs").exists()
+    assert run_points(points, str(tmp_path / "s"), workers=2, start_by=time.time() - 1) == {}
+    records = run_points(points, str(tmp_path / "s"), workers=2)
+    assert sorted(records) == ["p0", "p1", "p2"] and all(r.status == "failed" for r in records.values())
+
+
+def test_stop_after_says_what_did_not_start(data_root, tmp_path, capsys):
+    args = ["sweep", "--target", "zcu102", "--latency-budgets-ms", "0.03,0.08", "--no-references", "--epochs", "4",
+            "--retrain-epochs", "10", "--data-root", str(data_root), "--out", str(tmp_path / "s")]
+    assert main(args + ["--stop-after", "1e-9", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["not_started"]) == 2 and result["points"] == [] and result["failed"] == []
+    assert SweepStore(tmp_path / "s").records() == []
+    assert main(args + ["--stop-after", "1e-9"]) == 0
+    assert "2 points not started (--stop-after)" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(args + ["--stop-after", "0"])
+    assert exit_.value.code == 2 and "--stop-after" in capsys.readouterr().err

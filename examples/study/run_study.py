@@ -6,7 +6,8 @@ Usage:
   python examples/study/run_study.py --out runs/study [--datasets cora,citeseer] [--seeds 0,1,2]
                                      [--workers 2] [--epochs 500] [--candidates 8]
                                      [--larger-candidates 2] [--larger-epochs 200]
-                                     [--retry-failed] [--import-records FILE] [--report] [--quick]
+                                     [--retry-failed] [--import-records FILE] [--stop-after HOURS]
+                                     [--report] [--quick]
 --quick exercises every path in a couple of minutes (Cora, one seed, a few epochs): for CI,
 not for numbers. --report writes OUT/study.md from the points finished so far and runs nothing
 (it may run beside the study). Every report comes with OUT/records.jsonl, the finished points'
@@ -16,7 +17,6 @@ continues from results kept in version control or made on another machine.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import shlex
@@ -26,11 +26,12 @@ import time
 import torch
 
 from hwsim.errors import InputError
+from lpgnas.cli import OneLineParser, positive_float, start_by
 from lpgnas.study import DATASETS, StudyConfig, run_study
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="study directory (created, or continued)")
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated (default: all seven)")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default: 0,1,2)")
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retry-failed", action="store_true", help="run the points that failed before again")
     parser.add_argument("--import-records", metavar="FILE",
                         help="first add the points finished in FILE, a records.jsonl another study wrote")
+    parser.add_argument("--stop-after", type=positive_float, metavar="HOURS",
+                        help="start no point after HOURS hours (for time-boxed machines): the points in "
+                             "flight finish, the same command later continues")
     parser.add_argument("--report", action="store_true", help="only write the report of the finished points")
     parser.add_argument("--target", default="zcu102", help="target of the hardware-aware search (default: zcu102)")
     parser.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA)")
@@ -70,15 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run_study(config, args.out, args.workers, args.data_root, progress=True, header=header,
                            retry_failed=args.retry_failed, report_only=args.report,
-                           import_records=args.import_records)
+                           import_records=args.import_records, start_by=start_by(args.stop_after))
     except InputError as err:
         print(f"run_study: error: {err.one_line()}", file=sys.stderr)
         return 2
     for name, reason in result["skipped"].items():
         print(f"skipped {name}: {reason}", file=sys.stderr)
     wall = "" if args.report else f", this run {(time.monotonic() - start) / 3600:.2f} h wall"
-    print(f"{result['points']} points, {result['done']} done, {len(result['failed'])} failed{wall}; report: "
-          f"{os.path.join(result['study_dir'], 'study.md')}")
+    left = result["points"] - result["done"] - len(result["failed"])
+    print(f"{result['points']} points, {result['done']} done, {len(result['failed'])} failed, {left} to run{wall}; "
+          f"report: {os.path.join(result['study_dir'], 'study.md')}")
     return 0
 
 
