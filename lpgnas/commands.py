@@ -6,6 +6,7 @@ Every input is validated (arch file, dataset, split) before any training starts.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from hwsim.errors import InputError
@@ -19,10 +20,12 @@ from lpgnas.train import summarize, train_once
 
 
 def run_train(arch_path: str, dataset: str, data_root: str | None, split: str | None, seeds: list[int],
-              epochs: int | None, threads: int, progress: bool = False) -> dict:
+              epochs: int | None, threads: int, progress: bool = False, weight_decay: float | None = None) -> dict:
     """Train an arch file over seeds; the `train --json` object."""
     arch, config = load_arch_file(arch_path)
     config = config.with_epochs(epochs)
+    if weight_decay is not None:
+        config = replace(config, weight_decay=weight_decay)
     split = resolve_split(dataset, split)
     graph = load_dataset(dataset, data_root)
     runs = []
@@ -87,4 +90,4 @@ def search_config(args) -> SearchConfig:
         latency_budget_ms=args.latency_budget_ms, buffer_budget_kib=args.buffer_budget_kib,
         budget_weight=args.budget_weight, quant_choices=args.quant_choices, no_hw=args.no_hw,
         threads=args.threads, out=out, retrain_epochs=args.retrain_epochs,
-        candidates=args.candidates)
+        candidates=args.candidates, weight_decay=args.weight_decay)

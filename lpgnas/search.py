@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pickle
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -31,7 +31,7 @@ from hwsim.network import ArchSpec, parse_arch
 from hwsim.simulate import Report, simulate
 from hwsim.target import Target, load_target
 from lpgnas.archfile import TrainConfig, dump_arch
-from lpgnas.data import GraphData, load_dataset, resolve_split, split_masks
+from lpgnas.data import KIPF_WEIGHT_DECAY, GraphData, dataset_info, load_dataset, resolve_split, split_masks
 from lpgnas.derive import derive, select
 from lpgnas.interrupts import deferred_interrupts
 from lpgnas.model import as_input, with_self_loops
@@ -54,7 +54,7 @@ from lpgnas.train import SeedResult, accuracy, best_run, seed_everything, summar
 # freshly initialised supernet are ~1e-6, which an L2 term on α would swamp); rate 0.03:
 # at 0.1 α collapsed on its first leader within ~80 steps. Gumbel temperature: annealed
 # exponentially from 5 to 0.5 (GDAS: 10 -> 0.1).
-WEIGHT_LR, WEIGHT_DECAY, SEARCH_DROPOUT, GRAD_CLIP = 0.005, 5e-4, 0.2, 1.0
+WEIGHT_LR, SEARCH_DROPOUT, GRAD_CLIP = 0.005, 0.2, 1.0  # L2: the dataset's, SearchConfig.weight_decay
 ARCH_LR, ARCH_BETAS = 0.03, (0.5, 0.999)
 WARMUP_FRACTION = 1 / 3
 WEIGHT_STEPS = 1  # weight steps per epoch
@@ -96,14 +96,15 @@ ARCH_SAMPLES = 8
 # on the 60/20/20 split: on Cora (seeds 0-2) the GCN baseline reaches 85.86 % instead of 81.73,
 # mean aggregation 87.72 instead of 85.86, and the networks the λ = 0.1 study searches kept
 # 87.96 instead of 85.86 (docs/search-tuning.md, session 8).
-RETRAIN_ATTENTION = TrainConfig(lr=0.005, weight_decay=5e-4, dropout=0.6, epochs=1000)
-RETRAIN_PLAIN = TrainConfig(lr=0.01, weight_decay=5e-4, dropout=0.5, epochs=1000)
+# The weight decay is the dataset's (DatasetInfo.weight_decay): the papers' 5e-4 on Planetoid.
+RETRAIN_ATTENTION = TrainConfig(lr=0.005, weight_decay=KIPF_WEIGHT_DECAY, dropout=0.6, epochs=1000)
+RETRAIN_PLAIN = TrainConfig(lr=0.01, weight_decay=KIPF_WEIGHT_DECAY, dropout=0.5, epochs=1000)
 
 
-def retrain_config(arch: ArchSpec) -> TrainConfig:
+def retrain_config(arch: ArchSpec, weight_decay: float) -> TrainConfig:
     """The retraining hyper-parameters of a derived network (see RETRAIN_ATTENTION)."""
     attention = any(layer.quant.attention is not None for layer in arch.layers)
-    return RETRAIN_ATTENTION if attention else RETRAIN_PLAIN
+    return replace(RETRAIN_ATTENTION if attention else RETRAIN_PLAIN, weight_decay=weight_decay)
 
 
 @dataclass(frozen=True)
@@ -131,10 +132,17 @@ class SearchConfig:
     retrain: TrainConfig | None = None  # None: chosen for the derived network (retrain_config)
     retrain_epochs: int | None = None  # caps the retraining epochs (quick sweeps and tests)
     candidates: int = 1  # networks trained to pick the derived one (lpgnas.derive); 1: the argmax alone
+    # L2 weight decay of the supernet's paths and of retraining; None: the dataset's
+    # (DatasetInfo.weight_decay), resolved here so that run.json records the value used.
+    weight_decay: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.weight_decay is None:
+            object.__setattr__(self, "weight_decay", dataset_info(self.dataset).weight_decay)
 
     def train_config(self, arch: ArchSpec) -> TrainConfig:
         """How the derived network `arch` is retrained."""
-        return (self.retrain or retrain_config(arch)).with_epochs(self.retrain_epochs)
+        return (self.retrain or retrain_config(arch, self.weight_decay)).with_epochs(self.retrain_epochs)
 
     @property
     def retrain_seeds(self) -> tuple[int, ...]:
@@ -150,6 +158,7 @@ class SearchConfig:
         data = dict(data)
         data["seeds"] = tuple(data["seeds"]) if data.get("seeds") else None
         data["retrain"] = TrainConfig(**data["retrain"]) if data.get("retrain") else None
+        data.setdefault("weight_decay", KIPF_WEIGHT_DECAY)  # runs from before the field trained with it
         return cls(**data)
 
 
@@ -321,7 +330,7 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
                 widths = "widest" if state.epoch < warmup else "draw"
                 logits = supernet(x, edge_index, controller.sample(tau, quant=widths))
                 weight_loss = F.cross_entropy(logits[train_mask], y[train_mask])
-                weight_loss = weight_loss + WEIGHT_DECAY / 2 * supernet.path_l2()
+                weight_loss = weight_loss + config.weight_decay / 2 * supernet.path_l2()
                 state.weight_opt.zero_grad()
                 weight_loss.backward()
                 torch.nn.utils.clip_grad_norm_(supernet.parameters(), GRAD_CLIP)

@@ -28,7 +28,7 @@ from lpgnas.data import dataset_info, load_dataset  # noqa: E402
 from lpgnas.pareto import frontier, png_bytes  # noqa: E402
 from lpgnas.runio import write_atomic, write_text  # noqa: E402
 from lpgnas.sweep import run_points  # noqa: E402
-from lpgnas.sweepspec import Point, baseline_path, point_key  # noqa: E402
+from lpgnas.sweepspec import Point, baseline_path, dataset_training, point_key  # noqa: E402
 from lpgnas.sweepstore import Record, SweepStore, read_records  # noqa: E402
 
 DATASETS = ("cora", "citeseer", "pubmed", "computers", "photo", "cs", "physics")
@@ -124,7 +124,7 @@ def phase1(config: StudyConfig, datasets: list[str]) -> list[Point]:
                 for name in BASELINES:
                     path = baseline_path(name)
                     options = {"arch": str(path.resolve()), "train": None, "split": split,
-                               "epochs": config.train_epochs, "threads": config.threads}
+                               "epochs": config.train_epochs, "threads": config.threads, **dataset_training(dataset)}
                     identity = {"kind": "baseline", "dataset": dataset, "seed": seed, "targets": targets,
                                 "arch_text": path.read_text(), **{k: v for k, v in options.items() if k != "arch"}}
                     key = point_key([dataset, split, name, f"s{seed}"], identity)
@@ -132,7 +132,8 @@ def phase1(config: StudyConfig, datasets: list[str]) -> list[Point]:
                 for label, search in SEARCHES.items():
                     options = {**search, "split": split, "epochs": config.epochs_for(dataset),
                                "candidates": config.candidates_for(dataset),
-                               "retrain_epochs": config.retrain_epochs, "threads": config.threads}
+                               "retrain_epochs": config.retrain_epochs, "threads": config.threads,
+                               **dataset_training(dataset)}
                     identity = {"kind": "search", "dataset": dataset, "seed": seed, "target": config.target, **options}
                     short = "nas-f32" if search["quant_choices"] == "f32" else (
                         "nohw" if search["no_hw"] else "hw-size" if search.get("size_weight") else "hw")
@@ -166,7 +167,7 @@ def phase2(config: StudyConfig, records: dict[str, Record], points: list[Point])
         for setting, (weight, activation) in UNIFORM.items():
             options = {"arch": forced_arch(arch, weight, activation), "train": None,
                        "split": point.options["split"], "epochs": config.retrain_epochs, "threads": config.threads,
-                       "source": point.key}
+                       "source": point.key, **dataset_training(point.dataset)}
             identity = {"kind": "forced", "dataset": point.dataset, "seed": point.seed, "targets": point.targets,
                         **options}
             key = point_key([point.dataset, point.options["split"], "forced", setting, f"s{point.seed}"], identity)

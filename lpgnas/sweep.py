@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from pathlib import Path
 
 from hwsim.errors import InputError
@@ -25,7 +26,7 @@ from hwsim.network import ArchSpec, parse_arch
 from hwsim.simulate import simulate
 from hwsim.target import load_target
 from lpgnas.archfile import TrainConfig, load_arch_file
-from lpgnas.data import load_dataset, resolve_split
+from lpgnas.data import KIPF_WEIGHT_DECAY, load_dataset, resolve_split
 from lpgnas.pareto import write_pareto
 from lpgnas.progress import progress_bar
 from lpgnas.runio import read_json, write_json
@@ -79,8 +80,9 @@ def _on_targets(point: Point, arch: ArchSpec, data_root: str | None) -> dict[str
 
 def _search(point: Point, run_dir: Path, data_root: str | None) -> list[dict]:
     relative = str(Path("runs") / point.key)
+    # A point without a weight decay means Kipf's (see sweepspec.dataset_training).
     config = SearchConfig(target=point.targets[0], dataset=point.dataset, data_root=data_root, seed=point.seed,
-                          out=str(run_dir), **point.options)
+                          out=str(run_dir), **{"weight_decay": KIPF_WEIGHT_DECAY, **point.options})
     result = run_search(config, resume=(run_dir / "run.json").is_file())
     if point.kind == "search":
         return [_row(point, result, result["hw"], result["target"], relative)]
@@ -95,11 +97,15 @@ def _train(point: Point, run_dir: Path, data_root: str | None) -> list[dict]:
         result = read_json(result_file)
     else:
         options = point.options
+        weight_decay = options.get("weight_decay")  # the dataset's, where not Kipf's (sweepspec.dataset_training)
         if isinstance(options["arch"], dict):
             arch = parse_arch(options["arch"], f"point {point.key}")
-            train = TrainConfig(**options["train"]) if options.get("train") else retrain_config(arch)
+            train = (TrainConfig(**options["train"]) if options.get("train")
+                     else retrain_config(arch, KIPF_WEIGHT_DECAY if weight_decay is None else weight_decay))
         else:
             arch, train = load_arch_file(options["arch"])
+            if weight_decay is not None:
+                train = replace(train, weight_decay=weight_decay)
         graph = load_dataset(point.dataset, data_root)
         split = resolve_split(point.dataset, options["split"])
         run = train_once(graph, arch, train.with_epochs(options["epochs"]), split, point.seed, options["threads"],

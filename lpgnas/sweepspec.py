@@ -21,7 +21,7 @@ from hwsim.errors import InputError, StrictModel, from_validation_error
 from hwsim.files import read_yaml
 from hwsim.target import PRESET_DIR, load_target, resolve_target_path
 from lpgnas.archfile import load_arch_file
-from lpgnas.data import DATASETS, resolve_split
+from lpgnas.data import DATASETS, KIPF_WEIGHT_DECAY, dataset_info, resolve_split
 from lpgnas.space import parse_quant_choices
 
 ARCH_DIR = Path(__file__).resolve().parents[1] / "examples" / "archs"
@@ -163,6 +163,15 @@ def _g(value: float) -> str:
     return f"{value:g}"
 
 
+def dataset_training(dataset: str) -> dict:
+    """The point options that carry `dataset`'s own weight decay (DatasetInfo.weight_decay) into
+    its searches and trainings. Empty where that is Kipf's 5e-4, which a point without the option
+    means (lpgnas.sweep): so the points made before the setting existed keep their keys and
+    their meaning, and the ones on the Amazon and Coauthor graphs got new keys with it."""
+    weight_decay = dataset_info(dataset).weight_decay
+    return {} if weight_decay == KIPF_WEIGHT_DECAY else {"weight_decay": weight_decay}
+
+
 def expand(spec: SweepSpec) -> list[Point]:
     """Every point of the sweep: the grid's searches, then the reference runs."""
     points: list[Point] = []
@@ -176,7 +185,8 @@ def expand(spec: SweepSpec) -> list[Point]:
                     for buffer in spec.buffer_budgets_kib or (None,):
                         for weight in spec.weights:
                             options = {**shared, "latency_weight": weight, "latency_budget_ms": budget,
-                                       "buffer_budget_kib": buffer, "buffer_weight": spec.buffer_weight}
+                                       "buffer_budget_kib": buffer, "buffer_weight": spec.buffer_weight,
+                                       **dataset_training(dataset)}
                             if spec.size_weight:  # only when set, so older sweeps keep their point keys
                                 options["size_weight"] = spec.size_weight
                             parts = [dataset, Path(target).stem]
@@ -188,14 +198,14 @@ def expand(spec: SweepSpec) -> list[Point]:
                             key = point_key(parts, identity)
                             points.append(Point(key, "search", dataset, seed, (target,), options))
             if spec.nohw_reference:
-                options = {**shared, "no_hw": True}
+                options = {**shared, "no_hw": True, **dataset_training(dataset)}
                 identity = {"kind": "reference", "dataset": dataset, "seed": seed, "targets": targets, **options}
                 points.append(Point(point_key([dataset, "nohw", f"s{seed}"], identity), "reference", dataset, seed,
                                     targets, options))
             for name in spec.baselines:
                 path = baseline_path(name)
                 options = {"arch": str(path.resolve()), "train": None, "split": spec.split,
-                           "epochs": spec.retrain_epochs, "threads": spec.threads}
+                           "epochs": spec.retrain_epochs, "threads": spec.threads, **dataset_training(dataset)}
                 identity = {"kind": "baseline", "dataset": dataset, "seed": seed, "targets": targets,
                             "arch_text": path.read_text(), **{k: v for k, v in options.items() if k != "arch"}}
                 points.append(Point(point_key([dataset, "baseline", path.stem, f"s{seed}"], identity), "baseline",

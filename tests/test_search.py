@@ -13,10 +13,12 @@ import pytest
 import torch
 
 from hwsim.errors import InputError
+from hwsim.network import parse_arch
 from lpgnas.archfile import TrainConfig
 from lpgnas.cli import main
+from lpgnas.data import KIPF_WEIGHT_DECAY, dataset_info
 from lpgnas.probe import pair_scores
-from lpgnas.search import SearchConfig, prepare, run_search
+from lpgnas.search import SearchConfig, new_state, prepare, run_search, search_epochs
 
 QUICK = TrainConfig(lr=0.01, weight_decay=5e-4, dropout=0.5, epochs=20, patience=20)
 
@@ -71,6 +73,43 @@ def test_bad_input_fails_before_training(argv, needle, tmp_path, capsys):
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err
     assert not (tmp_path / "e").exists()
+
+
+def test_weight_decay_is_the_datasets_unless_given_and_old_runs_keep_kipfs():
+    cora, photo = SearchConfig(target="zcu102", dataset="cora"), SearchConfig(target="zcu102", dataset="photo")
+    assert cora.weight_decay == KIPF_WEIGHT_DECAY and photo.weight_decay == dataset_info("photo").weight_decay
+    assert SearchConfig(target="zcu102", dataset="photo", weight_decay=1e-3).weight_decay == 1e-3
+    # run.json records the value used; one written before the field existed trained with Kipf's
+    assert SearchConfig.from_dict(photo.to_dict()) == photo
+    before = {k: v for k, v in photo.to_dict().items() if k != "weight_decay"}
+    assert SearchConfig.from_dict(before).weight_decay == KIPF_WEIGHT_DECAY
+    layer = {"attention": "gat", "aggregation": "sum", "heads": 1,
+             "quant": {"weight": "q8", "feature": "q8", "message": "q8", "attention": "q8"}}
+    arch = parse_arch({"layers": [{**layer, "activation": "relu", "hidden": 16}, layer]})
+    assert replace(photo, weight_decay=0.25).train_config(arch).weight_decay == 0.25
+
+
+def test_the_supernet_paths_train_with_the_configured_weight_decay(config):
+    def weights_after_one_epoch(decay: float) -> torch.Tensor:
+        problem = prepare(replace(config, epochs=1, weight_decay=decay))
+        state = new_state(problem)
+        search_epochs(problem, state, None, False)
+        return torch.cat([p.detach().flatten() for p in state.supernet.parameters()])
+
+    plain = weights_after_one_epoch(0.0)
+    assert torch.equal(weights_after_one_epoch(0.0), plain)  # deterministic, so only the decay differs
+    assert not torch.equal(weights_after_one_epoch(0.5), plain)
+
+
+def test_weight_decay_flag_reaches_the_run(config, tmp_path, capsys):
+    out = tmp_path / "wd"
+    assert main(["search", "--target", "zcu102", "--dataset", "cora", "--data-root", config.data_root,
+                 "--epochs", "2", "--retrain-epochs", "2", "--weight-decay", "0", "--out", str(out), "--json"]) == 0
+    assert json.loads((out / "run.json").read_text())["weight_decay"] == 0.0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", "--target", "zcu102", "--weight-decay", "-1", "--out", str(tmp_path / "bad")])
+    assert exit_.value.code == 2 and "--weight-decay" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

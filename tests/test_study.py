@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lpgnas.data import dataset_info
 from lpgnas.study import (
     BASELINES,
     FORCED_SOURCES,
@@ -26,7 +27,7 @@ from lpgnas.study import (
     phase1,
     phase2,
 )
-from lpgnas.sweepstore import Record
+from lpgnas.sweepstore import Record, read_records
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,6 +46,22 @@ def test_phase1_has_every_baseline_and_search_per_split_and_seed():
     assert {(o["candidates"], o["epochs"]) for o in searches["photo"]} == {(2, 200)}
     assert StudyConfig(candidates=1).candidates_for("photo") == 1
     assert StudyConfig(epochs=100).epochs_for("photo") == 100
+
+
+def test_every_point_trains_with_its_datasets_weight_decay():
+    points = phase1(StudyConfig(seeds=(0,)), ["cora", "photo"])
+    assert all("weight_decay" not in p.options for p in points if p.dataset == "cora")  # Kipf's
+    assert {p.options["weight_decay"] for p in points if p.dataset == "photo"} == {
+        dataset_info("photo").weight_decay}
+
+
+def test_pubmed_points_keep_the_keys_of_the_committed_records():
+    """The larger study continues from docs/results/study-larger: its PubMed points (Kipf's weight
+    decay) must still be found there, or the next run would train them again."""
+    committed = {record.key for record in read_records(REPO / "docs/results/study-larger/records.jsonl")
+                 if record.point["dataset"] == "pubmed"}
+    keys = {p.key for p in phase1(StudyConfig(), ["pubmed"])}
+    assert len(keys) == 2 * 3 * (len(BASELINES) + len(SEARCHES)) and keys == committed
 
 
 def test_phase2_forces_widths_on_the_full_protocol_datasets_only():

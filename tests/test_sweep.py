@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from hwsim.errors import InputError
 from lpgnas.cli import main
+from lpgnas.data import KIPF_WEIGHT_DECAY, dataset_info
 from lpgnas.pareto import frontier
 from lpgnas.sweep import NOT_STARTED, _label, execute, run_local, run_points, run_sweep
 from lpgnas.sweepspec import Point, SweepSpec, expand, load_sweep_spec
@@ -64,6 +65,27 @@ def test_size_weight_reaches_the_searches_and_only_then_changes_keys():
     assert [p.key for p in zero] == [p.key for p in plain] and "size_weight" not in plain[0].options
     assert sized[0].options["size_weight"] == 0.05 and sized[0].key != plain[0].key
     assert _label(sized[0]) == "λ=0.1, λ_size=0.05" and _label(plain[0]) == "λ=0.1"
+
+
+def test_every_point_trains_with_its_datasets_weight_decay(monkeypatch, tmp_path):
+    points = expand(SweepSpec(targets=("zcu102",), datasets=("cora", "photo"), baselines=("gcn",)))
+    decay = dataset_info("photo").weight_decay
+    assert decay != KIPF_WEIGHT_DECAY
+    # Kipf's is the meaning of a point without the option, so Cora's keys stay as they were
+    assert [p.options.get("weight_decay") for p in points] == [None if p.dataset == "cora" else decay
+                                                                 for p in points]
+    used = []
+
+    def train_once(graph, arch, train, *args, **kwargs):
+        used.append(train.weight_decay)
+        raise RuntimeError("recorded")
+
+    monkeypatch.setattr("lpgnas.sweep.load_dataset", lambda *args: None)
+    monkeypatch.setattr("lpgnas.sweep.train_once", train_once)
+    for point in points:
+        if point.kind == "baseline":
+            assert execute(point, str(tmp_path), None)["error"] == "RuntimeError: recorded"
+    assert used == [KIPF_WEIGHT_DECAY, decay]
 
 
 def test_the_example_sweep_files_are_valid():

@@ -83,3 +83,20 @@ def test_train_json_on_cora(data_root, capsys):
     assert result["split"] == "public" and result["seeds"] == [0, 1]
     assert 0.6 <= result["accuracy"]["test"]["mean"] <= 1.0
     assert result["model_size_bytes"] < 92252 / 7  # f32 GCN on Cora: 92,252 bytes
+
+
+def test_train_weight_decay_overrides_the_arch_files(data_root, monkeypatch, capsys):
+    import lpgnas.commands
+
+    used, real = [], lpgnas.commands.train_once
+
+    def spy(graph, arch, config, *args, **kwargs):
+        used.append(config.weight_decay)
+        return real(graph, arch, config, *args, **kwargs)
+
+    monkeypatch.setattr(lpgnas.commands, "train_once", spy)
+    for extra in ([], ["--weight-decay", "0"]):
+        assert main(["train", "--arch", "examples/archs/gcn.yaml", "--dataset", "cora", "--data-root",
+                     str(data_root), "--epochs", "2", *extra, "--json"]) == 0
+    assert used == [5e-4, 0.0]  # the file's, then the flag's
+    capsys.readouterr()
