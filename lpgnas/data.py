@@ -40,10 +40,10 @@ class DatasetInfo:
     # retraining, and the study's and sweeps' manual baselines. Kipf's 5e-4, tuned on Planetoid,
     # underfits the Amazon and Coauthor graphs: with it the GCN baseline reached 81.6 % on Photo's
     # full split (literature: ~91 % with far fewer labels, Shchur et al. 2018, "Pitfalls of Graph
-    # Neural Network Evaluation"). The values below were picked by the GCN
-    # baseline's validation accuracy (full split, seed 0) among 5e-4, 5e-5 and 0, and 0 won on
-    # all four: Photo 81.3 / 90.7 / 93.0 %, Computers 66.1 / 79.7 / 84.9, CS 86.9 / 93.4 / 93.7,
-    # Physics 95.4 / 96.5 / 97.0 (docs/search-tuning.md, session 17).
+    # Neural Network Evaluation"). The values below were picked by the GCN baseline's validation
+    # accuracy (full split, seed 0) among 5e-4, 5e-5 and 0, and 0 won on all four: Photo 81.3 /
+    # 90.7 / 93.0 %, Computers 66.1 / 79.7 / 84.9, CS 86.9 / 93.4 / 93.7, Physics 95.4 / 96.5 /
+    # 97.0 (docs/search-tuning.md, session 17).
     weight_decay: float = KIPF_WEIGHT_DECAY
 
     @property

@@ -97,14 +97,14 @@ def _train(point: Point, run_dir: Path, data_root: str | None) -> list[dict]:
         result = read_json(result_file)
     else:
         options = point.options
-        weight_decay = options.get("weight_decay")  # the dataset's, where not Kipf's (sweepspec.dataset_training)
+        # the dataset's weight decay where it is not Kipf's (sweepspec.dataset_training)
+        weight_decay = options.get("weight_decay", KIPF_WEIGHT_DECAY)
         if isinstance(options["arch"], dict):
             arch = parse_arch(options["arch"], f"point {point.key}")
-            train = (TrainConfig(**options["train"]) if options.get("train")
-                     else retrain_config(arch, KIPF_WEIGHT_DECAY if weight_decay is None else weight_decay))
+            train = TrainConfig(**options["train"]) if options.get("train") else retrain_config(arch, weight_decay)
         else:
             arch, train = load_arch_file(options["arch"])
-            if weight_decay is not None:
+            if "weight_decay" in options:  # else the arch file's own
                 train = replace(train, weight_decay=weight_decay)
         graph = load_dataset(point.dataset, data_root)
         split = resolve_split(point.dataset, options["split"])
