@@ -5,8 +5,10 @@ Usage: python benchmarks/bench_spmm.py [--datasets cora,citeseer] [--widths 16,6
                                        [--repeat 50]
 
 Features: for each dataset's bag-of-words features X and an output width, milliseconds for X·W
-forward alone (the evaluation pass) and forward + backward to W (the training step),
-torch.sparse.mm on COO against the CSR product with its cached transpose.
+forward alone (the evaluation pass) and forward + backward to W (the training step):
+torch.sparse.mm on COO, torch's CSR product, lpgnas.spmm.sparse_matmul (the numba kernels of
+lpgnas.csrkernels on the cached pattern) and the dense product; repeats scale down with the
+width (--repeat at 16 columns).
 Aggregation: for the dataset's edges (with self-loops) and H heads of C units, milliseconds for
 Σ_{j→i} α_ji·h_j (and max_{j→i}) with per-head coefficients α, forward and forward + backward to
 h and α, one gathered message per edge reduced by torch_geometric's scatter against
@@ -26,7 +28,7 @@ import torch
 from torch_geometric.utils import scatter
 
 from lpgnas.data import load_dataset
-from lpgnas.model import as_input, with_self_loops
+from lpgnas.model import with_self_loops
 from lpgnas.spmm import aggregate, gene_linear_score, sparse_matmul, sparse_pattern
 
 
@@ -38,24 +40,32 @@ def milliseconds(fn, repeat: int) -> float:
     return (time.perf_counter() - start) / repeat * 1e3
 
 
+def forward_ms(fn, repeat: int) -> float:
+    """Milliseconds of fn() without gradients (the evaluation pass)."""
+    def run():
+        with torch.no_grad():
+            fn()
+    return milliseconds(run, repeat)
+
+
+def step_ms(fn, repeat: int) -> float:
+    """Milliseconds of fn() and its backward pass (the training step)."""
+    return milliseconds(lambda: fn().sum().backward(), repeat)
+
+
 def side_by_side(reference, ours, repeat: int) -> tuple[float, float, float, float]:
     """Forward (no grad) then forward + backward milliseconds of two functions of no arguments."""
-    def forward(fn):
-        def run():
-            with torch.no_grad():
-                fn()
-        return run
-
-    def step(fn):
-        return lambda: fn().sum().backward()
-
-    return tuple(milliseconds(fn, repeat) for fn in (forward(reference), forward(ours), step(reference), step(ours)))
+    return (forward_ms(reference, repeat), forward_ms(ours, repeat), step_ms(reference, repeat),
+            step_ms(ours, repeat))
 
 
-def time_both(x, pattern, weight, repeat: int) -> tuple[float, float, float, float]:
-    """Forward (no grad) and forward + backward milliseconds, COO then CSR."""
-    return side_by_side(lambda: torch.sparse.mm(x, weight), lambda: sparse_matmul(pattern, x.values(), weight),
-                        repeat)
+def time_features(x, pattern, weight, repeat: int) -> dict[str, tuple[float, float]]:
+    """Forward (no grad) and forward + backward milliseconds of X·W per implementation: torch on
+    COO, torch on CSR, lpgnas (numba kernels on the cached pattern) and a dense matrix product."""
+    csr, dense = x.to_sparse_csr(), x.to_dense()
+    products = {"COO": lambda: torch.sparse.mm(x, weight), "CSR": lambda: csr @ weight,
+                "lpgnas": lambda: sparse_matmul(pattern, x.values(), weight), "dense": lambda: dense @ weight}
+    return {name: (forward_ms(product, repeat), step_ms(product, repeat)) for name, product in products.items()}
 
 
 def time_aggregation(edge_index, heads: int, width: int, num_nodes: int, reduce: str,
@@ -101,17 +111,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print(f"{'dataset':<10}{'width':>6}{'COO fwd':>10}{'CSR fwd':>10}{'ratio':>7}"
-          f"{'COO f+b':>10}{'CSR f+b':>10}{'ratio':>7}   (ms)")
+    print(f"{'dataset':<10}{'width':>6}" + "".join(f"{name:>9}" for name in ("COO", "CSR", "lpgnas", "dense"))
+          + f"{'CSR/lpg':>8}" + "".join(f"{name + ' f+b':>11}" for name in ("COO", "CSR", "lpgnas", "dense"))
+          + f"{'CSR/lpg':>8}   (ms: layer-1 features times W, forward; forward + backward to W)")
     for name in args.datasets.split(","):
-        x = as_input(load_dataset(name).x)
+        x = load_dataset(name).x.to_sparse_coo().coalesce()  # sparse whatever lpgnas.model.as_input picks
         pattern = sparse_pattern(x)
         for width in (int(w) for w in args.widths.split(",")):
             weight = torch.randn(x.size(1), width, requires_grad=True)
-
-            coo_f, csr_f, coo_s, csr_s = time_both(x, pattern, weight, args.repeat)
-            print(f"{name:<10}{width:>6}{coo_f:>10.2f}{csr_f:>10.2f}{coo_f / csr_f:>6.1f}x"
-                  f"{coo_s:>10.2f}{csr_s:>10.2f}{coo_s / csr_s:>6.1f}x")
+            times = time_features(x, pattern, weight, max(1, args.repeat * 16 // width))
+            forward, step = ([t[i] for t in times.values()] for i in (0, 1))
+            print(f"{name:<10}{width:>6}" + "".join(f"{t:>9.2f}" for t in forward) + f"{forward[1] / forward[2]:>7.1f}x"
+                  + "".join(f"{t:>11.2f}" for t in step) + f"{step[1] / step[2]:>7.1f}x")
     print(f"\n{'dataset':<10}{'reduce':>7}{'HxC':>7}{'[E,H,C]':>9}{'gather':>10}{'lpgnas':>10}{'ratio':>7}"
           f"{'gath f+b':>10}{'lpg f+b':>10}{'ratio':>7}   (ms, aggregation with per-head coefficients; MB)")
     for name in args.datasets.split(","):

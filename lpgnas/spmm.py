@@ -7,12 +7,12 @@ costs 0.2 ms, and its forward + backward 5.4 ms against 0.6 ms here. Aggregation
 edges is the same product with the adjacency matrix: gathering one message per edge and
 scattering it back materialises an [E, H, C] tensor (444 MB for 8 heads of 128 on PubMed)
 where the CSR product streams it. The sparsity patterns never change during training, so their
-CSR row pointers and the CSR form of the transpose (a permutation of the values) are computed
-once per input tensor and reused every epoch. The gradient of the values, needed where they
-are learnt (attention coefficients, the search's feature-width mixture), is a sampled dense
-product at the pattern (torch.sparse.sampled_addmm), again without an [E, C] tensor; so is
-the `cos` attention score, a dot product per edge. The `max` aggregator is no product: it runs
-as numba kernels over the same CSR edge list (lpgnas.maxkernels).
+CSR row pointers are computed once per input tensor and reused every epoch. Sᵀ·G, and S·D wider
+than TORCH_PRODUCT_MAX_WIDTH, run as numba kernels (lpgnas.csrkernels says why). The gradient
+of the values, needed where they are learnt (attention coefficients, the search's feature-width
+mixture), is a sampled dense product at the pattern (torch.sparse.sampled_addmm), again without
+an [E, C] tensor; so is the `cos` attention score, a dot product per edge. The `max` aggregator
+is no product: it runs as numba kernels over the same CSR edge list (lpgnas.maxkernels).
 benchmarks/bench_spmm.py measures every path against the gather/scatter or COO one.
 """
 
@@ -21,31 +21,29 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 from torch_geometric.utils import scatter
 
+from lpgnas.csrkernels import csr_matmul, csr_transposed_matmul
 from lpgnas.maxkernels import segment_max_backward, segment_max_forward
 
 
 @dataclass(frozen=True)
 class SparsePattern:
-    """The CSR structure of a sparse [R, K] matrix and of its transpose.
+    """The CSR structure of a sparse [R, K] matrix.
 
     `row`, `col`: the coordinates in row-major order, which is the order of the values;
-    `crow`: CSR row pointers. `crow_t`, `col_t`, `perm`: the transpose in CSR, whose values
-    are the matrix's values[perm]. `repeats`: some coordinate occurs more than once (a graph
-    with parallel edges; the products sum them, the sampled product cannot take them).
+    `crow`: CSR row pointers. `repeats`: some coordinate occurs more than once (a graph with
+    parallel edges; the products sum them, torch's sampled product cannot take them).
     """
 
     shape: tuple[int, int]
     row: Tensor
     crow: Tensor
     col: Tensor
-    crow_t: Tensor
-    col_t: Tensor
-    perm: Tensor
     repeats: bool
 
 
@@ -58,11 +56,9 @@ def _csr_pointers(rows: Tensor, count: int) -> Tensor:
 def _pattern(rows: Tensor, cols: Tensor, shape: tuple[int, int]) -> SparsePattern:
     """The pattern of coordinates already in row-major order (columns ascending within a row)."""
     num_rows, num_cols = shape
-    perm = torch.argsort(cols * num_rows + rows)  # column-major order: the transpose's rows
     keys = rows * num_cols + cols
     repeats = bool((keys[1:] == keys[:-1]).any())
-    return SparsePattern(shape, rows.contiguous(), _csr_pointers(rows, num_rows), cols.contiguous(),
-                         _csr_pointers(cols, num_cols), rows[perm].contiguous(), perm, repeats)
+    return SparsePattern(shape, rows.contiguous(), _csr_pointers(rows, num_rows), cols.contiguous(), repeats)
 
 
 def sparse_pattern(x: Tensor) -> SparsePattern:
@@ -96,11 +92,33 @@ def _sampled(pattern: SparsePattern, a: Tensor, b: Tensor) -> Tensor:
     return torch.sparse.sampled_addmm(ones, a.contiguous(), b.t(), beta=0.0).values()
 
 
-def _csr(pattern: SparsePattern, values: Tensor, transpose: bool = False) -> Tensor:
-    if transpose:
-        return torch.sparse_csr_tensor(pattern.crow_t, pattern.col_t, values[pattern.perm],
-                                       (pattern.shape[1], pattern.shape[0]), check_invariants=False)
-    return torch.sparse_csr_tensor(pattern.crow, pattern.col, values, pattern.shape, check_invariants=False)
+# S·D at most this wide runs as torch's CSR product (MKL), wider as the numba kernel: at 16
+# columns torch took 0.27 ms on Cora's features and 8.8 ms on Coauthor CS's against 0.44 and
+# 18.4 ms, at 64 the two were within noise, at 512 torch took 1.6-3x as long (Cora, Photo, CS;
+# one thread, two study workers beside it).
+TORCH_PRODUCT_MAX_WIDTH = 32
+
+
+def _flat(x: Tensor, dtype: torch.dtype) -> np.ndarray:
+    return x.detach().to(dtype).contiguous().numpy()
+
+
+def _product(pattern: SparsePattern, values: Tensor, dense: Tensor) -> Tensor:
+    """S·D without gradients, in D's dtype."""
+    if dense.size(1) <= TORCH_PRODUCT_MAX_WIDTH:
+        matrix = torch.sparse_csr_tensor(pattern.crow, pattern.col, values.detach().to(dense.dtype), pattern.shape,
+                                         check_invariants=False)
+        return matrix @ dense.detach()
+    return torch.from_numpy(csr_matmul(pattern.crow.numpy(), pattern.col.numpy(), _flat(values, dense.dtype),
+                                       _flat(dense, dense.dtype)))
+
+
+def _transposed_product(pattern: SparsePattern, values: Tensor, grad: Tensor) -> Tensor:
+    """Sᵀ·G without gradients, in G's dtype (always the kernel: torch's transposed CSR product
+    gathers a row of G per non-zero, up to 20x slower)."""
+    return torch.from_numpy(csr_transposed_matmul(pattern.crow.numpy(), pattern.col.numpy(),
+                                                  _flat(values, grad.dtype), _flat(grad, grad.dtype),
+                                                  pattern.shape[1]))
 
 
 class _CsrMatmul(torch.autograd.Function):
@@ -110,15 +128,15 @@ class _CsrMatmul(torch.autograd.Function):
     def forward(ctx, pattern: SparsePattern, values: Tensor, dense: Tensor) -> Tensor:
         ctx.pattern = pattern
         ctx.save_for_backward(values, dense)
-        return _csr(pattern, values) @ dense
+        return _product(pattern, values, dense)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[None, Tensor | None, Tensor | None]:
         values, dense = ctx.saved_tensors
-        grad = grad.contiguous()
+        grad = grad.to(dense.dtype).contiguous()
         # dL/dS[i, j] = grad[i]·D[j], wanted only at the pattern
-        grad_values = _sampled(ctx.pattern, grad, dense) if ctx.needs_input_grad[1] else None
-        grad_dense = _csr(ctx.pattern, values, transpose=True) @ grad if ctx.needs_input_grad[2] else None
+        grad_values = _sampled(ctx.pattern, grad, dense).to(values.dtype) if ctx.needs_input_grad[1] else None
+        grad_dense = _transposed_product(ctx.pattern, values, grad) if ctx.needs_input_grad[2] else None
         return None, grad_values, grad_dense
 
 
@@ -134,8 +152,8 @@ class _SampledProduct(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[None, Tensor | None, Tensor | None]:
         a, b = ctx.saved_tensors
-        grad_a = _csr(ctx.pattern, grad) @ b if ctx.needs_input_grad[1] else None
-        grad_b = _csr(ctx.pattern, grad, transpose=True) @ a if ctx.needs_input_grad[2] else None
+        grad_a = _product(ctx.pattern, grad, b) if ctx.needs_input_grad[1] else None
+        grad_b = _transposed_product(ctx.pattern, grad, a) if ctx.needs_input_grad[2] else None
         return None, grad_a, grad_b
 
 

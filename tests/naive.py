@@ -134,3 +134,27 @@ def segment_max(indptr, cols, h, alpha, grad):
                         grad_h[cols[p], k, c] += share * alpha[p, k]
                         grad_alpha[p, k] += share * h[cols[p], k, c]
     return out, count, grad_h, grad_alpha
+
+
+def csr_matmul(indptr, cols, values, dense):
+    """S·D, one product at a time."""
+    out = [[0.0] * dense.shape[1] for _ in range(len(indptr) - 1)]
+    for i in range(len(indptr) - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            for c in range(len(out[i])):
+                out[i][c] += float(values[p]) * float(dense[cols[p]][c])
+    return out
+
+
+def csr_transposed_matmul(indptr, cols, values, grad, num_cols):
+    """Sᵀ·G: the transpose written out as a dict of (column, row) -> value, then multiplied."""
+    transposed: dict[tuple[int, int], float] = {}
+    for i in range(len(indptr) - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            transposed[int(cols[p]), i] = transposed.get((int(cols[p]), i), 0.0) + float(values[p])
+    width = grad.shape[1]
+    out = [[0.0] * width for _ in range(num_cols)]
+    for (j, i), value in transposed.items():
+        for c in range(width):
+            out[j][c] += value * float(grad[i][c])
+    return out

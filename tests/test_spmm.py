@@ -4,6 +4,7 @@ message per edge and torch_geometric's scatter for aggregation; values and gradi
 import gc
 from unittest.mock import patch
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,12 +60,32 @@ def test_values_that_need_a_gradient_get_it():
     torch.testing.assert_close(values.grad, reference_values.grad)
 
 
-def test_transpose_pattern_is_the_transpose():
-    x = random_sparse(9, 6, 0.5, 7)
+@pytest.mark.parametrize("width", [spmm.TORCH_PRODUCT_MAX_WIDTH, spmm.TORCH_PRODUCT_MAX_WIDTH + 1])
+def test_both_forward_products_equal_the_dense_reference(width):
+    """S·D runs as torch's product up to TORCH_PRODUCT_MAX_WIDTH columns and as the numba kernel
+    beyond: both give the product and the gradients of values and D (also through the sampled
+    product's backward, which reuses them)."""
+    x = random_sparse(30, 20, 0.3, width)
+    generator = torch.Generator().manual_seed(width)
+    values = x.values().clone().requires_grad_(True)
+    dense = torch.randn(20, width, generator=generator, requires_grad=True)
+    upstream = torch.randn(30, width, generator=generator)
+    (sparse_matmul(sparse_pattern(x), values, dense) * upstream).sum().backward()
+    reference_values = x.values().clone().requires_grad_(True)
+    reference_dense = dense.detach().clone().requires_grad_(True)
+    matrix = torch.sparse_coo_tensor(x.indices(), reference_values, x.shape).to_dense()
+    (matrix @ reference_dense * upstream).sum().backward()
+    torch.testing.assert_close(values.grad, reference_values.grad)
+    torch.testing.assert_close(dense.grad, reference_dense.grad)
+
+    a, b = (torch.randn(rows, width, generator=generator, requires_grad=True) for rows in (30, 20))
     pattern = sparse_pattern(x)
-    transposed = torch.sparse_csr_tensor(pattern.crow_t, pattern.col_t, x.values()[pattern.perm], (6, 9),
-                                         check_invariants=True)
-    torch.testing.assert_close(transposed.to_dense(), x.to_dense().t())
+    weights = torch.randn(pattern.row.numel(), generator=generator)
+    (spmm.sampled_product(pattern, a, b) * weights).sum().backward()
+    reference_a, reference_b = (t.detach().clone().requires_grad_(True) for t in (a, b))
+    ((reference_a[pattern.row] * reference_b[pattern.col]).sum(-1) * weights).sum().backward()
+    torch.testing.assert_close(a.grad, reference_a.grad)
+    torch.testing.assert_close(b.grad, reference_b.grad)
 
 
 def test_pattern_is_cached_per_tensor_and_freed_with_it():
