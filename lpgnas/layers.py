@@ -165,14 +165,12 @@ class QuantGNNConv(nn.Module):
         return alpha if self.q_attention is None or alpha is None else self.q_attention(alpha)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        pattern = cached_pattern(x) if x.is_sparse else None
-        x = self.q_feature(x)
         weight = self.q_weight(self.weight)
-        if pattern is not None:  # zero-skipping: only the non-zeros are dropped out and multiplied
-            values = F.dropout(x.values(), self.dropout, self.training)
-            h = sparse_matmul(pattern, values, weight)
+        if x.is_sparse:  # zero-skipping: only the non-zeros are dropped out and multiplied
+            values = F.dropout(self.q_feature.sparse_values(x), self.dropout, self.training)
+            h = sparse_matmul(cached_pattern(x), values, weight)
         else:
-            h = F.dropout(x, self.dropout, self.training) @ weight
+            h = F.dropout(self.q_feature(x), self.dropout, self.training) @ weight
         h = self.q_message(h).view(-1, self.heads, self.out_channels)
         alpha = self.edge_coefficients(h, edge_index)
         if alpha is not None:

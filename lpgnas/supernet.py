@@ -221,13 +221,11 @@ class SuperLayer(nn.Module):
         if self.training:  # only the weight step reads it; the architecture step runs in eval mode
             self.path_l2 = raw_weight.square().sum() + bias.square().sum()
         weight = self.q_weight(raw_weight.reshape(in_width, -1), p_w)
-        pattern = cached_pattern(x) if x.is_sparse else None
-        x = self.q_feature(x, p_f)
-        if pattern is not None:
-            values = F.dropout(x.values(), self.dropout, self.training)
-            h = sparse_matmul(pattern, values, weight)
+        if x.is_sparse:
+            values = F.dropout(self.q_feature.sparse_values(x, p_f), self.dropout, self.training)
+            h = sparse_matmul(cached_pattern(x), values, weight)
         else:
-            h = F.dropout(x, self.dropout, self.training) @ weight
+            h = F.dropout(self.q_feature(x, p_f), self.dropout, self.training) @ weight
         h = self.q_message(h, p_m).view(-1, heads, per_head)
         vectors = [self._vector(attention, v, heads, per_head, p_w) for v in "lrg"]
         alpha = edge_coefficients(attention, h, edge_index, *vectors, self.negative_slope)

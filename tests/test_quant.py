@@ -117,6 +117,24 @@ def test_mixed_quantiser_mixes_and_a_sampled_width_quantises_plainly():
     torch.testing.assert_close(picked, fake_quant(x.relu(), "q2", q.calibrated_max(x.relu())))
 
 
+def test_sparse_values_equal_the_dense_mix_and_its_gradient():
+    """The quantised non-zeros of sparse features, mixed or sampled, equal the dense input's at
+    the same positions, and the mixture probabilities get the dense input's gradient."""
+    x = torch.randn(7, 5).relu()
+    sparse = x.to_sparse_coo().coalesce()
+    rows, cols = sparse.indices()
+    for probs in (torch.tensor([0.2, 0.3, 0.5]), torch.tensor([0.0, 1.0, 0.0])):
+        dense_probs, sparse_probs = (probs.clone().requires_grad_(True) for _ in "ds")
+        dense_q, sparse_q = Quantizer(("q2", "q4", "q8"), running=True), Quantizer(("q2", "q4", "q8"), running=True)
+        want = dense_q(x, dense_probs)
+        got = sparse_q.sparse_values(sparse, sparse_probs)
+        torch.testing.assert_close(got, want[rows, cols])
+        want.sum().backward()
+        got.sum().backward()
+        torch.testing.assert_close(sparse_probs.grad, dense_probs.grad)
+        torch.testing.assert_close(sparse_q(sparse, probs.detach()).to_dense(), dense_q(x, probs.detach()))
+
+
 
 @settings(max_examples=60, deadline=None)
 @given(x=tensors)
