@@ -78,19 +78,25 @@ def _on_targets(point: Point, arch: ArchSpec, data_root: str | None) -> dict[str
     return reports
 
 
-def _search(point: Point, run_dir: Path, data_root: str | None) -> list[dict]:
+def _compute_seconds(result: dict) -> float:
+    """The training and search seconds a result records, summed. They are carried in checkpoints,
+    so for a point resumed after an interruption they include the earlier runs' time."""
+    return float(sum(result.get("timing", {}).values()))
+
+
+def _search(point: Point, run_dir: Path, data_root: str | None) -> tuple[list[dict], float]:
     relative = str(Path("runs") / point.key)
     # A point without a weight decay means Kipf's (see sweepspec.dataset_training).
     config = SearchConfig(target=point.targets[0], dataset=point.dataset, data_root=data_root, seed=point.seed,
                           out=str(run_dir), **{"weight_decay": KIPF_WEIGHT_DECAY, **point.options})
     result = run_search(config, resume=(run_dir / "run.json").is_file())
     if point.kind == "search":
-        return [_row(point, result, result["hw"], result["target"], relative)]
+        return [_row(point, result, result["hw"], result["target"], relative)], _compute_seconds(result)
     reports = _on_targets(point, parse_arch(result["arch"]), data_root)
-    return [_row(point, result, hw, name, relative) for name, hw in reports.items()]
+    return [_row(point, result, hw, name, relative) for name, hw in reports.items()], _compute_seconds(result)
 
 
-def _train(point: Point, run_dir: Path, data_root: str | None) -> list[dict]:
+def _train(point: Point, run_dir: Path, data_root: str | None) -> tuple[list[dict], float]:
     """Train a given network (an arch file, or an arch object with its train settings) on one seed."""
     result_file = run_dir / "result.json"
     if result_file.is_file():  # trained before an interruption: not trained again
@@ -114,7 +120,8 @@ def _train(point: Point, run_dir: Path, data_root: str | None) -> list[dict]:
         result["hw_by_target"] = _on_targets(point, arch, data_root)
         write_json(result_file, result)
     relative = str(Path("runs") / point.key)
-    return [_row(point, result, hw, name, relative) for name, hw in result["hw_by_target"].items()]
+    rows = [_row(point, result, hw, name, relative) for name, hw in result["hw_by_target"].items()]
+    return rows, _compute_seconds(result)
 
 
 NOT_STARTED = "not started"
@@ -127,16 +134,18 @@ def execute(point: Point, sweep_dir: str, data_root: str | None, start_by: float
     rule serves a process pool and a Ray cluster that queues its tasks."""
     if start_by is not None and time.time() > start_by:
         return {"status": NOT_STARTED, "rows": [], "error": None, "seconds": 0.0}
-    start = time.perf_counter()
+    start, compute_s = time.perf_counter(), 0.0
     try:
         run = _search if point.kind in ("search", "reference") else _train
-        rows, error = run(point, Path(sweep_dir) / "runs" / point.key, data_root), None
+        (rows, compute_s), error = run(point, Path(sweep_dir) / "runs" / point.key, data_root), None
     except InputError as err:
         rows, error = [], err.one_line()
     except Exception as err:  # noqa: BLE001 - any failure of one point is recorded, the sweep goes on
         rows, error = [], f"{type(err).__name__}: {err}"
+    # this run's wall-clock time; for a point resumed after an interruption, its recorded
+    # compute time where that is longer (it counts the earlier runs too)
     return {"status": "failed" if error else "done", "rows": rows, "error": error,
-            "seconds": time.perf_counter() - start}
+            "seconds": max(time.perf_counter() - start, compute_s)}
 
 
 def _failure(message: str) -> dict:

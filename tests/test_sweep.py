@@ -313,6 +313,25 @@ def test_no_point_starts_after_the_deadline_and_a_later_run_takes_them(tmp_path)
     assert sorted(records) == ["p0", "p1", "p2"] and all(r.status == "failed" for r in records.values())
 
 
+def test_a_resumed_point_records_the_time_of_its_earlier_runs(monkeypatch, tmp_path):
+    """A point's seconds are its run's wall clock, or the compute time its result records where
+    that is longer: a point resumed after an interruption also counts the earlier runs' epochs."""
+    monkeypatch.setattr("lpgnas.sweep._row", lambda *args: {})
+    baseline = Point("b", "baseline", "cora", 0, ("zcu102",), {})
+    (tmp_path / "runs" / "b").mkdir(parents=True)  # trained to the end before the interruption
+    (tmp_path / "runs" / "b" / "result.json").write_text(json.dumps(
+        {"timing": {"retrain_s": 1234.5}, "hw_by_target": {"zcu102": {}}}))
+    assert execute(baseline, str(tmp_path), None)["seconds"] == 1234.5
+    timing = {"search_s": 100.0, "retrain_s": 10.0, "tables_s": 0.5, "select_s": 50.0}
+    monkeypatch.setattr("lpgnas.sweep.run_search", lambda *args, **kwargs: {
+        "timing": timing, "hw": {}, "target": "zcu102"})
+    search = Point("s", "search", "cora", 0, ("zcu102",), {})
+    assert execute(search, str(tmp_path), None)["seconds"] == 160.5
+    monkeypatch.setattr("lpgnas.sweep.run_search", lambda *args, **kwargs: {
+        "timing": {"search_s": 0.0}, "hw": {}, "target": "zcu102"})
+    assert 0 < execute(search, str(tmp_path), None)["seconds"] < 60  # the wall clock, when longer
+
+
 def test_stop_after_says_what_did_not_start(data_root, tmp_path, capsys):
     args = ["sweep", "--target", "zcu102", "--latency-budgets-ms", "0.03,0.08", "--no-references", "--epochs", "4",
             "--retrain-epochs", "10", "--data-root", str(data_root), "--out", str(tmp_path / "s")]
