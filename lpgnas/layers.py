@@ -13,12 +13,11 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.utils import softmax
 
 from hwsim.kernels import ATTENTION_VECTORS as _VECTOR_COUNTS
 from hwsim.network import ACTIVATIONS, AGGREGATIONS, ATTENTIONS, QuantSpec
 from lpgnas.quant import Quantizer
-from lpgnas.spmm import aggregate, cached_pattern, edge_dot, gene_linear_score, sparse_matmul
+from lpgnas.spmm import aggregate, cached_pattern, edge_dot, edge_softmax, gene_linear_score, sparse_matmul
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "identity": lambda x: x,
@@ -74,7 +73,7 @@ def edge_coefficients(attention: str, h: Tensor, edge_index: Tensor, att_l: Tens
         score = gene_linear_score(h * att_l, h * att_r, att_g, edge_index)
     else:
         raise ValueError(f"Could not resolve attention {attention!r} among choices {list(ATTENTIONS)}")
-    return softmax(score, dst, num_nodes=num_nodes)
+    return edge_softmax(score, edge_index, num_nodes)
 
 
 # Which attention vectors each type learns (a_l scores the target, a_r the source, g mixes channels).

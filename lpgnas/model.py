@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import Tensor, nn
 from torch_geometric.utils import add_self_loops, remove_self_loops
 
@@ -12,10 +13,13 @@ from lpgnas.layers import QuantGNNConv, resolve_activation
 
 
 def with_self_loops(edge_index: Tensor, num_nodes: int) -> Tensor:
-    """The edge list every layer aggregates over: the graph's edges plus one self-loop per node."""
+    """The edge list every layer aggregates over: the graph's edges plus one self-loop per node,
+    sorted by target, then source. That is the CSR order the aggregation and the attention
+    softmax stream (lpgnas.spmm), so their per-edge values need no permutation."""
     edge_index, _ = remove_self_loops(edge_index)
     edge_index, _ = add_self_loops(edge_index, num_nodes=num_nodes)
-    return edge_index
+    src, dst = edge_index
+    return edge_index[:, torch.argsort(dst * num_nodes + src, stable=True)]
 
 
 def as_input(x: Tensor, max_density: float = 0.5) -> Tensor:

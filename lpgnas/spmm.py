@@ -12,7 +12,8 @@ than TORCH_PRODUCT_MAX_WIDTH, run as numba kernels (lpgnas.csrkernels says why).
 of the values, needed where they are learnt (attention coefficients, the search's feature-width
 mixture), is a sampled dense product at the pattern (torch.sparse.sampled_addmm), again without
 an [E, C] tensor; so is the `cos` attention score, a dot product per edge. The `max` aggregator
-is no product: it runs as numba kernels over the same CSR edge list (lpgnas.maxkernels).
+is no product: it runs as numba kernels over the same CSR edge list (lpgnas.maxkernels), as
+does the attention softmax over each target's in-edges (lpgnas.softmaxkernels).
 benchmarks/bench_spmm.py measures every path against the gather/scatter or COO one.
 """
 
@@ -26,9 +27,11 @@ import torch
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 from torch_geometric.utils import scatter
+from torch_geometric.utils import softmax as pyg_softmax
 
 from lpgnas.csrkernels import csr_matmul, csr_transposed_matmul
 from lpgnas.maxkernels import segment_max_backward, segment_max_forward
+from lpgnas.softmaxkernels import edge_softmax_backward, edge_softmax_forward
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,16 @@ class EdgePattern:
     order: Tensor
     position: Tensor
     inverse_degree: Tensor
+    in_order: bool  # the edges already are in CSR order (lpgnas.model.with_self_loops sorts them)
     _blocks: dict[int, HeadBlocks] = field(default_factory=dict, repr=False, compare=False)
+
+    def to_csr_order(self, values: Tensor) -> Tensor:
+        """Per-edge values (edge order) in CSR order."""
+        return values if self.in_order else values[self.order]
+
+    def to_edge_order(self, values: Tensor) -> Tensor:
+        """Per-edge values in CSR order back in the edges' order."""
+        return values if self.in_order else values[self.position]
 
     def blocks(self, heads: int) -> HeadBlocks:
         if heads not in self._blocks:
@@ -226,7 +238,9 @@ def edge_pattern(edge_index: Tensor, num_nodes: int) -> EdgePattern:
     degree = torch.bincount(rows, minlength=num_nodes).clamp(min=1).to(torch.float32)
     position = torch.empty_like(order)
     position[order] = torch.arange(order.numel())
-    pattern = EdgePattern(_pattern(rows, cols, (num_nodes, num_nodes)), order, position, (1.0 / degree)[rows])
+    in_order = bool(torch.equal(order, torch.arange(order.numel())))
+    pattern = EdgePattern(_pattern(rows, cols, (num_nodes, num_nodes)), order, position, (1.0 / degree)[rows],
+                          in_order)
     _EDGE_PATTERNS[edge_index] = pattern
     return pattern
 
@@ -271,20 +285,48 @@ def aggregate(h: Tensor, edge_index: Tensor, alpha: Tensor | None, reduce: str) 
         raise ValueError(f"Could not resolve aggregation {reduce!r} among choices ['sum', 'mean', 'max']")
     edges = edge_pattern(edge_index, num_nodes)
     if reduce == "max":
-        ordered = h.new_ones(edges.order.numel(), heads) if alpha is None else alpha[edges.order].to(h.dtype)
+        ordered = h.new_ones(edges.order.numel(), heads) if alpha is None else edges.to_csr_order(alpha).to(h.dtype)
         return _SegmentMax.apply(edges.matrix, h, ordered)
     scale = edges.inverse_degree if reduce == "mean" else None
     if alpha is None or heads == 1 or alpha.stride(1) == 0:  # one coefficient per edge for every head
         if alpha is None:  # the plain sum or mean: 1 or 1/in-degree per edge
             values = torch.ones_like(edges.inverse_degree) if scale is None else scale
         else:
-            values = alpha[:, 0][edges.order] if scale is None else alpha[:, 0][edges.order] * scale
+            values = edges.to_csr_order(alpha[:, 0])
+            values = values if scale is None else values * scale
         return sparse_matmul(edges.matrix, values, h.reshape(num_nodes, heads * width)).view(num_nodes, heads, width)
-    values = alpha[edges.order]
+    values = edges.to_csr_order(alpha)
     values = values if scale is None else values * scale.unsqueeze(-1)
     blocks = edges.blocks(heads)
     out = sparse_matmul(blocks.matrix, values.reshape(-1)[blocks.index], h.reshape(num_nodes * heads, width))
     return out.view(num_nodes, heads, width)
+
+
+class _EdgeSoftmax(torch.autograd.Function):
+    """Softmax of [E, H] scores over each target's in-edges (lpgnas.softmaxkernels)."""
+
+    @staticmethod
+    def forward(ctx, edges: EdgePattern, score: Tensor) -> Tensor:
+        crow, order = edges.matrix.crow.numpy(), edges.order.numpy()
+        alpha = torch.from_numpy(edge_softmax_forward(crow, order, score.detach().contiguous().numpy()))
+        ctx.edges = edges
+        ctx.save_for_backward(alpha)
+        return alpha
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[None, Tensor]:
+        (alpha,) = ctx.saved_tensors
+        crow, order = ctx.edges.matrix.crow.numpy(), ctx.edges.order.numpy()
+        grad = grad.to(alpha.dtype).contiguous().numpy()
+        return None, torch.from_numpy(edge_softmax_backward(crow, order, alpha.numpy(), grad))
+
+
+def edge_softmax(score: Tensor, edge_index: Tensor, num_nodes: int) -> Tensor:
+    """torch_geometric's softmax(score, edge_index[1]): per target and head, over its in-edges,
+    for [E, H] float scores (other shapes and dtypes take torch_geometric's)."""
+    if score.dim() != 2 or score.dtype not in (torch.float32, torch.float64):
+        return pyg_softmax(score, edge_index[1], num_nodes=num_nodes)
+    return _EdgeSoftmax.apply(edge_pattern(edge_index, num_nodes), score)
 
 
 def edge_dot(left: Tensor, right: Tensor, edge_index: Tensor) -> Tensor:
@@ -294,10 +336,10 @@ def edge_dot(left: Tensor, right: Tensor, edge_index: Tensor) -> Tensor:
     edges = edge_pattern(edge_index, num_nodes)
     if heads == 1:
         scores = sampled_product(edges.matrix, left.reshape(num_nodes, width), right.reshape(num_nodes, width))
-        return scores[edges.position].unsqueeze(1)
+        return edges.to_edge_order(scores).unsqueeze(1)
     blocks = edges.blocks(heads)
     scores = sampled_product(blocks.matrix, left.reshape(-1, width), right.reshape(-1, width))
-    return scores[blocks.position].view(-1, heads)[edges.position]
+    return edges.to_edge_order(scores[blocks.position].view(-1, heads))
 
 
 # Edges per chunk of the gene-linear score: the [chunk, H, C] temporaries stay near 16 MB

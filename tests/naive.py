@@ -158,3 +158,21 @@ def csr_transposed_matmul(indptr, cols, values, grad, num_cols):
         for c in range(width):
             out[j][c] += value * float(grad[i][c])
     return out
+
+
+def edge_softmax(targets, score, grad):
+    """Softmax of score [E][H] over the edges of each target, and the scores' gradient for the
+    upstream `grad`, by the definition: d alpha_e / d score_f = alpha_e (δ_ef − alpha_f)."""
+    num_edges, heads = len(score), len(score[0]) if len(score) else 0
+    alpha = [[0.0] * heads for _ in range(num_edges)]
+    grad_score = [[0.0] * heads for _ in range(num_edges)]
+    for target in set(int(t) for t in targets):
+        group = [e for e in range(num_edges) if int(targets[e]) == target]
+        for k in range(heads):
+            peak = max(float(score[e][k]) for e in group)
+            total = sum(math.exp(float(score[e][k]) - peak) for e in group)
+            for e in group:
+                alpha[e][k] = math.exp(float(score[e][k]) - peak) / total
+            for f in group:
+                grad_score[f][k] = sum(float(grad[e][k]) * alpha[e][k] * ((e == f) - alpha[f][k]) for e in group)
+    return alpha, grad_score

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from torch_geometric.utils import scatter
 
 from lpgnas import spmm
+from lpgnas.model import with_self_loops
 from lpgnas.spmm import (
     _EDGE_PATTERNS,
     _PATTERNS,
@@ -18,6 +19,7 @@ from lpgnas.spmm import (
     cached_pattern,
     edge_dot,
     edge_pattern,
+    edge_softmax,
     gene_linear_score,
     sparse_matmul,
     sparse_pattern,
@@ -193,3 +195,23 @@ def test_edge_pattern_is_cached_per_tensor_and_node_count():
     del edge_index
     gc.collect()
     assert len(_EDGE_PATTERNS) < before
+
+
+def test_edges_in_csr_order_take_no_permutation_and_give_the_same_results():
+    """with_self_loops sorts the edges by target, then source: their pattern needs no permutation,
+    and aggregation, the cos score and the softmax give, per edge, what a shuffled list gives."""
+    generator = torch.Generator().manual_seed(4)
+    edge_index = with_self_loops(torch.randint(0, 9, (2, 30), generator=generator), 9)
+    src, dst = edge_index
+    assert bool(((dst[1:] > dst[:-1]) | ((dst[1:] == dst[:-1]) & (src[1:] >= src[:-1]))).all())
+    shuffle = torch.randperm(edge_index.size(1), generator=generator)
+    shuffled = edge_index[:, shuffle]
+    assert edge_pattern(edge_index, 9).in_order and not edge_pattern(shuffled, 9).in_order
+    h = torch.randn(9, 2, 3, generator=generator)
+    score = torch.randn(edge_index.size(1), 2, generator=generator)
+    alpha = edge_softmax(score, edge_index, 9)
+    torch.testing.assert_close(edge_softmax(score[shuffle], shuffled, 9), alpha[shuffle])
+    for reduce in ("sum", "mean", "max"):
+        torch.testing.assert_close(aggregate(h, shuffled, alpha[shuffle], reduce),
+                                   aggregate(h, edge_index, alpha, reduce))
+    torch.testing.assert_close(edge_dot(h, h.flip(0), shuffled), edge_dot(h, h.flip(0), edge_index)[shuffle])

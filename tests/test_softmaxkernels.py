@@ -1,0 +1,50 @@
+"""The attention softmax kernels equal the definition on random graphs, and edge_softmax equals
+torch_geometric's softmax, values and gradients."""
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from naive import edge_softmax as naive_softmax
+from torch_geometric.utils import softmax as pyg_softmax
+
+from lpgnas.softmaxkernels import edge_softmax_backward, edge_softmax_forward
+from lpgnas.spmm import edge_softmax
+
+
+@settings(max_examples=60, deadline=None)
+@given(nodes=st.integers(1, 10), edges=st.integers(1, 40), heads=st.integers(1, 3), scale=st.sampled_from([1.0, 50.0]),
+       seed=st.integers(0, 2**16))
+def test_kernels_equal_the_definition(nodes, edges, heads, scale, seed):
+    rng = np.random.default_rng(seed)
+    targets = rng.integers(0, nodes, edges)  # in no particular order; some nodes without edges
+    order = np.argsort(targets, kind="stable").astype(np.int64)
+    indptr = np.zeros(nodes + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum(np.bincount(targets, minlength=nodes))
+    score = (scale * rng.standard_normal((edges, heads))).astype(np.float64)  # large: exp would overflow unshifted
+    grad = rng.standard_normal((edges, heads))
+
+    alpha = edge_softmax_forward(indptr, order, score)
+    grad_score = edge_softmax_backward(indptr, order, alpha, grad)
+    want_alpha, want_grad = naive_softmax(targets, score, grad)
+
+    np.testing.assert_allclose(alpha, np.array(want_alpha), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grad_score, np.array(want_grad), rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(nodes=st.integers(1, 12), edges=st.integers(1, 50), heads=st.integers(1, 4), seed=st.integers(0, 2**16))
+def test_edge_softmax_equals_torch_geometric(nodes, edges, heads, seed):
+    generator = torch.Generator().manual_seed(seed)
+    edge_index = torch.randint(0, nodes, (2, edges), generator=generator)  # parallel edges included
+    score = torch.randn(edges, heads, generator=generator, requires_grad=True)
+    reference_score = score.detach().clone().requires_grad_(True)
+    upstream = torch.randn(edges, heads, generator=generator)
+
+    alpha = edge_softmax(score, edge_index, nodes)
+    (alpha * upstream).sum().backward()
+    reference = pyg_softmax(reference_score, edge_index[1], num_nodes=nodes)
+    (reference * upstream).sum().backward()
+
+    torch.testing.assert_close(alpha, reference)
+    torch.testing.assert_close(score.grad, reference_score.grad)
