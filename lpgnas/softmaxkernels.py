@@ -2,9 +2,11 @@
 
 Why: torch_geometric's softmax is seven passes over the [E, H] scores (a scatter max, two
 gathers of per-target values back to the edges, exp, a scatter sum, the division), and as many
-in the backward pass; on Amazon Photo (245,812 edges with self-loops, 8 heads) a GAT epoch spent
-~35 % of its time there (torch profiler, one thread). These kernels stream each target's edges
-in CSR order, twice forward (max, then exp and sum) and twice backward.
+in the backward pass; on Amazon Photo (245,812 edges with self-loops, 8 heads) they took about a
+fifth of a GAT epoch (torch profiler, one thread). These kernels stream each target's edges in
+CSR order, three passes forward (max; exp and sum; division) and two backward. They pay off
+where the edges lie in that order (lpgnas.model.with_self_loops sorts them): through a
+permutation, the scattered row accesses made them no faster than torch_geometric's.
 
 Inputs are flat and typed: CSR row pointers `indptr` [N+1] and `order` [E] (int64: the edge at
 each CSR position, edges grouped by target), scores, coefficients and gradients [E, H] in the
