@@ -30,7 +30,7 @@ from torch_geometric.utils import scatter
 from torch_geometric.utils import softmax as pyg_softmax
 
 from lpgnas.csrkernels import csr_matmul, csr_transposed_matmul
-from lpgnas.maxkernels import segment_max_backward, segment_max_forward
+from lpgnas.maxkernels import segment_max_backward, segment_max_forward, segment_max_values
 from lpgnas.softmaxkernels import edge_softmax_backward, edge_softmax_forward
 
 
@@ -286,7 +286,11 @@ def aggregate(h: Tensor, edge_index: Tensor, alpha: Tensor | None, reduce: str) 
     edges = edge_pattern(edge_index, num_nodes)
     if reduce == "max":
         ordered = h.new_ones(edges.order.numel(), heads) if alpha is None else edges.to_csr_order(alpha).to(h.dtype)
-        return _SegmentMax.apply(edges.matrix, h, ordered)
+        if torch.is_grad_enabled() and (h.requires_grad or ordered.requires_grad):
+            return _SegmentMax.apply(edges.matrix, h, ordered)
+        out = segment_max_values(edges.matrix.crow.numpy(), edges.matrix.col.numpy(),
+                                 h.reshape(num_nodes, heads * width).contiguous().numpy(), ordered.contiguous().numpy())
+        return torch.from_numpy(out).view(num_nodes, heads, width)
     scale = edges.inverse_degree if reduce == "mean" else None
     if alpha is None or heads == 1 or alpha.stride(1) == 0:  # one coefficient per edge for every head
         if alpha is None:  # the plain sum or mean: 1 or 1/in-degree per edge

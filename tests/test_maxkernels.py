@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive import segment_max
 
-from lpgnas.maxkernels import segment_max_backward, segment_max_forward
+from lpgnas.maxkernels import segment_max_backward, segment_max_forward, segment_max_values
 
 
 @settings(max_examples=80, deadline=None)
@@ -28,6 +28,7 @@ def test_kernels_equal_the_loop(nodes, edges, heads, width, levels, seed):
     want_out, want_count, want_h, want_alpha = segment_max(indptr, cols, h, alpha, grad)
 
     np.testing.assert_array_equal(out, want_out.reshape(nodes, -1))
+    np.testing.assert_array_equal(segment_max_values(indptr, cols, flat, alpha), out)
     np.testing.assert_array_equal(count, want_count.reshape(nodes, -1))
     np.testing.assert_allclose(grad_h, want_h.reshape(nodes, -1), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(grad_alpha, want_alpha, rtol=1e-5, atol=1e-6)

@@ -215,3 +215,6 @@ def test_edges_in_csr_order_take_no_permutation_and_give_the_same_results():
         torch.testing.assert_close(aggregate(h, shuffled, alpha[shuffle], reduce),
                                    aggregate(h, edge_index, alpha, reduce))
     torch.testing.assert_close(edge_dot(h, h.flip(0), shuffled), edge_dot(h, h.flip(0), edge_index)[shuffle])
+    # max without gradients takes the kernel without tie counts
+    torch.testing.assert_close(aggregate(h.requires_grad_(True), edge_index, alpha, "max").detach(),
+                               aggregate(h.detach(), edge_index, alpha, "max"))
