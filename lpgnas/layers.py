@@ -17,7 +17,15 @@ from torch import Tensor, nn
 from hwsim.kernels import ATTENTION_VECTORS as _VECTOR_COUNTS
 from hwsim.network import ACTIVATIONS, AGGREGATIONS, ATTENTIONS, QuantSpec
 from lpgnas.quant import Quantizer
-from lpgnas.spmm import aggregate, cached_pattern, edge_dot, edge_softmax, gene_linear_score, sparse_matmul
+from lpgnas.spmm import (
+    aggregate,
+    cached_pattern,
+    edge_dot,
+    edge_softmax,
+    gene_linear_score,
+    pair_score,
+    sparse_matmul,
+)
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "identity": lambda x: x,
@@ -62,9 +70,9 @@ def edge_coefficients(attention: str, h: Tensor, edge_index: Tensor, att_l: Tens
         return gcn_norm_coefficients(edge_index, num_nodes).unsqueeze(-1).expand(-1, h.size(1))
     if attention in ("gat", "sym-gat"):
         s_l, s_r = (h * att_l).sum(-1), (h * att_r).sum(-1)
-        score = F.leaky_relu(s_l[dst] + s_r[src], negative_slope)
+        score = pair_score(s_l, s_r, dst, src, negative_slope)
         if attention == "sym-gat":
-            score = score + F.leaky_relu(s_l[src] + s_r[dst], negative_slope)
+            score = score + pair_score(s_l, s_r, src, dst, negative_slope)
     elif attention == "cos":
         score = edge_dot(h * att_l, h * att_r, edge_index)
     elif attention == "linear":

@@ -13,7 +13,7 @@ of the values, needed where they are learnt (attention coefficients, the search'
 mixture), is a sampled dense product at the pattern (torch.sparse.sampled_addmm), again without
 an [E, C] tensor; so is the `cos` attention score, a dot product per edge. The `max` aggregator
 is no product: it runs as numba kernels over the same CSR edge list (lpgnas.maxkernels), as
-does the attention softmax over each target's in-edges (lpgnas.softmaxkernels).
+does the attention softmax over each target's in-edges (lpgnas.attentionkernels).
 benchmarks/bench_spmm.py measures every path against the gather/scatter or COO one.
 """
 
@@ -24,14 +24,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 from torch_geometric.utils import scatter
 from torch_geometric.utils import softmax as pyg_softmax
 
+from lpgnas.attentionkernels import (
+    edge_softmax_backward,
+    edge_softmax_forward,
+    pair_score_backward,
+    pair_score_forward,
+)
 from lpgnas.csrkernels import csr_matmul, csr_transposed_matmul
 from lpgnas.maxkernels import segment_max_backward, segment_max_forward, segment_max_values
-from lpgnas.softmaxkernels import edge_softmax_backward, edge_softmax_forward
 
 
 @dataclass(frozen=True)
@@ -307,7 +313,7 @@ def aggregate(h: Tensor, edge_index: Tensor, alpha: Tensor | None, reduce: str) 
 
 
 class _EdgeSoftmax(torch.autograd.Function):
-    """Softmax of [E, H] scores over each target's in-edges (lpgnas.softmaxkernels)."""
+    """Softmax of [E, H] scores over each target's in-edges (lpgnas.attentionkernels)."""
 
     @staticmethod
     def forward(ctx, edges: EdgePattern, score: Tensor) -> Tensor:
@@ -331,6 +337,33 @@ def edge_softmax(score: Tensor, edge_index: Tensor, num_nodes: int) -> Tensor:
     if score.dim() != 2 or score.dtype not in (torch.float32, torch.float64):
         return pyg_softmax(score, edge_index[1], num_nodes=num_nodes)
     return _EdgeSoftmax.apply(edge_pattern(edge_index, num_nodes), score)
+
+
+class _PairScore(torch.autograd.Function):
+    """LeakyReLU(left[rows] + right[cols]) per edge (lpgnas.attentionkernels)."""
+
+    @staticmethod
+    def forward(ctx, left: Tensor, right: Tensor, rows: Tensor, cols: Tensor, negative_slope: float) -> Tensor:
+        left, right = left.detach().contiguous(), right.detach().contiguous()
+        ctx.save_for_backward(left, right, rows, cols)
+        ctx.negative_slope = negative_slope
+        return torch.from_numpy(pair_score_forward(left.numpy(), right.numpy(), rows.numpy(), cols.numpy(),
+                                                   negative_slope))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, Tensor, None, None, None]:
+        left, right, rows, cols = ctx.saved_tensors
+        grad_left, grad_right = pair_score_backward(left.numpy(), right.numpy(), rows.numpy(), cols.numpy(),
+                                                    ctx.negative_slope, grad.to(left.dtype).contiguous().numpy())
+        return torch.from_numpy(grad_left), torch.from_numpy(grad_right), None, None, None
+
+
+def pair_score(left: Tensor, right: Tensor, rows: Tensor, cols: Tensor, negative_slope: float) -> Tensor:
+    """LeakyReLU(left[rows[e]] + right[cols[e]]) for every edge e, left and right [N, H] (the GAT
+    score: rows the targets, cols the sources), without the two gathered [E, H] tensors."""
+    if left.dtype not in (torch.float32, torch.float64) or right.dtype != left.dtype:
+        return F.leaky_relu(left[rows] + right[cols], negative_slope)
+    return _PairScore.apply(left, right, rows.contiguous(), cols.contiguous(), float(negative_slope))
 
 
 def edge_dot(left: Tensor, right: Tensor, edge_index: Tensor) -> Tensor:

@@ -176,3 +176,20 @@ def edge_softmax(targets, score, grad):
             for f in group:
                 grad_score[f][k] = sum(float(grad[e][k]) * alpha[e][k] * ((e == f) - alpha[f][k]) for e in group)
     return alpha, grad_score
+
+
+def pair_score(left, right, rows, cols, negative_slope, grad):
+    """LeakyReLU(left[rows[e]] + right[cols[e]]) per edge and head, and the gradients of
+    Σ grad·score for left and right, one edge at a time."""
+    heads = len(left[0]) if len(left) else 0
+    score = [[0.0] * heads for _ in rows]
+    grad_left = [[0.0] * heads for _ in left]
+    grad_right = [[0.0] * heads for _ in right]
+    for e, (i, j) in enumerate(zip(rows, cols)):
+        for k in range(heads):
+            value = float(left[i][k]) + float(right[j][k])
+            slope = 1.0 if value > 0 else negative_slope
+            score[e][k] = value * slope
+            grad_left[i][k] += float(grad[e][k]) * slope
+            grad_right[j][k] += float(grad[e][k]) * slope
+    return score, grad_left, grad_right

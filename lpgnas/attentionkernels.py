@@ -1,17 +1,22 @@
-"""The softmax of attention scores over each target's in-edges, as numba kernels.
+"""Attention over a graph's edges as numba kernels: the GAT score and the softmax over each
+target's in-edges.
 
 Why: torch_geometric's softmax is seven passes over the [E, H] scores (a scatter max, two
 gathers of per-target values back to the edges, exp, a scatter sum, the division), and as many
 in the backward pass; on Amazon Photo (245,812 edges with self-loops, 8 heads) they took about a
-fifth of a GAT epoch (torch profiler, one thread). These kernels stream each target's edges in
-CSR order, three passes forward (max; exp and sum; division) and two backward. They pay off
+fifth of a GAT epoch (torch profiler, one thread). The softmax kernels stream each target's edges
+in CSR order, three passes forward (max; exp and sum; division) and two backward. They pay off
 where the edges lie in that order (lpgnas.model.with_self_loops sorts them): through a
-permutation, the scattered row accesses made them no faster than torch_geometric's.
+permutation, the scattered row accesses made them no faster than torch_geometric's. The GAT
+score LeakyReLU(l[i] + r[j]) per edge j→i is two gathers forward, and in torch's backward two
+index_put accumulations (sort-based on CPU), which took as long as the softmax; here it is one
+pass each way.
 
 Inputs are flat and typed: CSR row pointers `indptr` [N+1] and `order` [E] (int64: the edge at
-each CSR position, edges grouped by target), scores, coefficients and gradients [E, H] in the
-edges' own order (float32 or float64, C-contiguous). As in torch_geometric's softmax, the sum
-gets 1e-16. Serial: every run pins its thread count (DESIGN.md §7).
+each CSR position, edges grouped by target), per-edge node indices [E] (int64), scores,
+coefficients and gradients [E, H] in the edges' own order, per-node values [N, H] (float32 or
+float64, C-contiguous). As in torch_geometric's softmax, the sum gets 1e-16. Serial: every run
+pins its thread count (DESIGN.md §7), and the score's backward scatter stays race-free.
 """
 
 from __future__ import annotations
@@ -70,3 +75,32 @@ def edge_softmax_backward(indptr, order, alpha, grad):
             for k in range(heads):
                 grad_score[e, k] = alpha[e, k] * (grad[e, k] - inner[k])
     return grad_score
+
+
+@njit(cache=True)
+def pair_score_forward(left, right, rows, cols, negative_slope):
+    """score[e, k] = LeakyReLU(left[rows[e], k] + right[cols[e], k])."""
+    num_edges, heads = rows.size, left.shape[1]
+    score = np.empty((num_edges, heads), dtype=left.dtype)
+    for e in range(num_edges):
+        i, j = rows[e], cols[e]
+        for k in range(heads):
+            value = left[i, k] + right[j, k]
+            score[e, k] = value if value > 0 else value * negative_slope
+    return score
+
+
+@njit(cache=True)
+def pair_score_backward(left, right, rows, cols, negative_slope, grad):
+    """The gradients of Σ grad·score for left and right (LeakyReLU's slope taken where the sum is
+    > 0, as torch does)."""
+    num_edges, heads = rows.size, left.shape[1]
+    grad_left = np.zeros_like(left)
+    grad_right = np.zeros_like(right)
+    for e in range(num_edges):
+        i, j = rows[e], cols[e]
+        for k in range(heads):
+            g = grad[e, k] if left[i, k] + right[j, k] > 0 else grad[e, k] * negative_slope
+            grad_left[i, k] += g
+            grad_right[j, k] += g
+    return grad_left, grad_right
