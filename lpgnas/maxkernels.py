@@ -21,6 +21,17 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, inline="always")
+def _edge_message(h, alpha, p, j, message):
+    """message[k·C + c] = alpha[p, k]·h[j, k·C + c]: edge p's message from source j, heads side by side."""
+    heads = alpha.shape[1]
+    width = h.shape[1] // heads
+    for k in range(heads):
+        a = alpha[p, k]
+        for c in range(width):
+            message[k * width + c] = h[j, k * width + c] * a
+
+
 @njit(cache=True)
 def segment_max_forward(indptr, cols, h, alpha):
     """out[i, m] = max over in-edges p of i of alpha[p, k]·h[cols[p], m], m = k·C + c for head k
@@ -31,19 +42,13 @@ def segment_max_forward(indptr, cols, h, alpha):
     units, per-head inner loops took 6x longer on Cora.
     """
     num_nodes, size = h.shape
-    heads = alpha.shape[1]
-    width = size // heads
     out = np.zeros((num_nodes, size), dtype=np.float32)
     count = np.zeros((num_nodes, size), dtype=np.int32)
     message = np.empty(size, dtype=np.float32)
     for i in range(num_nodes):
         start, end = indptr[i], indptr[i + 1]
         for p in range(start, end):
-            j = cols[p]
-            for k in range(heads):
-                a = alpha[p, k]
-                for c in range(width):
-                    message[k * width + c] = h[j, k * width + c] * a
+            _edge_message(h, alpha, p, cols[p], message)
             if p == start:  # the first edge sets the running maximum
                 for m in range(size):
                     out[i, m] = message[m]
@@ -66,18 +71,12 @@ def segment_max_values(indptr, cols, h, alpha):
     paths per architecture step without them): no tie counts, so the running maximum is a
     branch-free, vectorised np.maximum."""
     num_nodes, size = h.shape
-    heads = alpha.shape[1]
-    width = size // heads
     out = np.zeros((num_nodes, size), dtype=np.float32)
     message = np.empty(size, dtype=np.float32)
     for i in range(num_nodes):
         start, end = indptr[i], indptr[i + 1]
         for p in range(start, end):
-            j = cols[p]
-            for k in range(heads):
-                a = alpha[p, k]
-                for c in range(width):
-                    message[k * width + c] = h[j, k * width + c] * a
+            _edge_message(h, alpha, p, cols[p], message)
             if p == start:
                 out[i] = message
             else:
