@@ -69,7 +69,7 @@ def segment_max_forward(indptr, cols, h, alpha):
 def segment_max_values(indptr, cols, h, alpha):
     """segment_max_forward's `out` alone, for passes without gradients (the search scores 8 sampled
     paths per architecture step without them): no tie counts, so the running maximum is a
-    branch-free, vectorised np.maximum."""
+    branch-free, vectorised max."""
     num_nodes, size = h.shape
     out = np.zeros((num_nodes, size), dtype=np.float32)
     message = np.empty(size, dtype=np.float32)
@@ -79,8 +79,9 @@ def segment_max_values(indptr, cols, h, alpha):
             _edge_message(h, alpha, p, cols[p], message)
             if p == start:
                 out[i] = message
-            else:
-                out[i] = np.maximum(out[i], message)
+            else:  # in place: np.maximum would allocate a row per edge
+                for m in range(size):
+                    out[i, m] = max(out[i, m], message[m])
     return out
 
 
