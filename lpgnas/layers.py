@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from hwsim.kernels import ATTENTION_VECTORS as _VECTOR_COUNTS
 from hwsim.network import ACTIVATIONS, AGGREGATIONS, ATTENTIONS, QuantSpec
+from lpgnas.dropout import dropout
 from lpgnas.quant import Quantizer
 from lpgnas.spmm import (
     aggregate,
@@ -174,14 +175,14 @@ class QuantGNNConv(nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         weight = self.q_weight(self.weight)
         if x.is_sparse:  # zero-skipping: only the non-zeros are dropped out and multiplied
-            values = F.dropout(self.q_feature.sparse_values(x), self.dropout, self.training)
+            values = dropout(self.q_feature.sparse_values(x), self.dropout, self.training)
             h = sparse_matmul(cached_pattern(x), values, weight)
         else:
-            h = F.dropout(self.q_feature(x), self.dropout, self.training) @ weight
+            h = dropout(self.q_feature(x), self.dropout, self.training) @ weight
         h = self.q_message(h).view(-1, self.heads, self.out_channels)
         alpha = self.edge_coefficients(h, edge_index)
         if alpha is not None:
-            alpha = F.dropout(alpha, self.attention_dropout, self.training)
+            alpha = dropout(alpha, self.attention_dropout, self.training)
         out = aggregate(h, edge_index, alpha, self.aggregation)
         out = out.reshape(-1, self.heads * self.out_channels) if self.concat else out.mean(dim=1)
         return out + self.bias

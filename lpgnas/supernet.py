@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hwsim.network import HEAD_COUNTS, HIDDEN_SIZES, ArchSpec, has_coefficients
+from lpgnas.dropout import dropout
 from lpgnas.layers import ATTENTION_VECTORS, edge_coefficients, resolve_activation
 from lpgnas.quant import Quantizer
 from lpgnas.space import QUANT_CHOICES, SearchSpace
@@ -222,17 +223,17 @@ class SuperLayer(nn.Module):
             self.path_l2 = raw_weight.square().sum() + bias.square().sum()
         weight = self.q_weight(raw_weight.reshape(in_width, -1), p_w)
         if x.is_sparse:
-            values = F.dropout(self.q_feature.sparse_values(x, p_f), self.dropout, self.training)
+            values = dropout(self.q_feature.sparse_values(x, p_f), self.dropout, self.training)
             h = sparse_matmul(cached_pattern(x), values, weight)
         else:
-            h = F.dropout(self.q_feature(x, p_f), self.dropout, self.training) @ weight
+            h = dropout(self.q_feature(x, p_f), self.dropout, self.training) @ weight
         h = self.q_message(h, p_m).view(-1, heads, per_head)
         vectors = [self._vector(attention, v, heads, per_head, p_w) for v in "lrg"]
         alpha = edge_coefficients(attention, h, edge_index, *vectors, self.negative_slope)
         if alpha is not None:
             if has_coefficients(attention):
                 alpha = self.q_attention(alpha, p_a)
-            alpha = F.dropout(alpha, self.dropout, self.training)
+            alpha = dropout(alpha, self.dropout, self.training)
         out = aggregate(h, edge_index, alpha, aggregation)
         if not self.last:
             self.hidden_scale = 1.0 / out.detach().square().mean().sqrt().clamp_min(1e-12)
