@@ -4,9 +4,11 @@ on graphs made in code."""
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lpgnas.model import QuantGNN
-from lpgnas.search import score_loss
+from lpgnas.search import TEMPERATURES, best_temperature, score_loss
 from lpgnas.space import SearchSpace
 from lpgnas.supernet import ArchController, SuperNet
 
@@ -120,6 +122,19 @@ def test_score_loss_ignores_the_scale_of_the_logits():
     assert base <= float(F.cross_entropy(logits, y)) + 1e-6  # T = 1 is on the grid
     for scale in (0.25, 4.0):  # the best temperature moves with the scale, up to one grid step
         assert abs(float(score_loss(logits * scale, y)) - base) < 0.01
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), classes=st.integers(2, 12), nodes=st.integers(1, 300),
+       scale=st.floats(0.01, 100.0), margin=st.floats(0.0, 5.0))
+def test_bisection_finds_the_grid_temperature_of_least_loss(seed, classes, nodes, scale, margin):
+    generator = torch.Generator().manual_seed(seed)
+    logits = torch.randn(nodes, classes, generator=generator) * scale
+    y = torch.randint(0, classes, (nodes,), generator=generator)
+    logits[torch.arange(nodes), y] += margin * scale
+    grid = torch.stack([F.cross_entropy(logits / t, y) for t in TEMPERATURES])
+    found = best_temperature(logits, y)
+    assert float(F.cross_entropy(logits / found, y)) <= float(grid.min()) + 1e-6 * max(1.0, float(grid.min()))
 
 
 def test_score_loss_passes_gradients_to_the_logits():
