@@ -33,6 +33,9 @@ from torch_geometric.utils import softmax as pyg_softmax
 from lpgnas.attentionkernels import (
     edge_softmax_backward,
     edge_softmax_forward,
+    gene_linear_arguments,
+    gene_linear_backward,
+    gene_linear_reduce,
     pair_score_backward,
     pair_score_forward,
 )
@@ -389,36 +392,42 @@ GENE_CHUNK_ELEMENTS = 1 << 22
 
 class _GeneLinearScore(torch.autograd.Function):
     """score[e, h] = Σ_c g[h, c]·tanh(left[i, h, c] + right[j, h, c]) for every edge e = j→i,
-    in chunks of edges; the backward pass recomputes tanh per chunk instead of saving it."""
+    in chunks of edges; the backward pass recomputes tanh per chunk instead of saving it. The
+    gathers and reductions are numba kernels (lpgnas.attentionkernels), tanh is torch's."""
 
     @staticmethod
     def forward(ctx, left: Tensor, right: Tensor, gate: Tensor, src: Tensor, dst: Tensor) -> Tensor:
-        _, heads, width = left.shape
-        chunk = max(1, GENE_CHUNK_ELEMENTS // (heads * width))
-        score = left.new_empty(src.numel(), heads)
-        for start in range(0, src.numel(), chunk):
-            end = start + chunk
-            t = torch.tanh(left[dst[start:end]] + right[src[start:end]])
-            score[start:end] = (t * gate).sum(-1)
+        left, right = left.detach().contiguous(), right.detach().contiguous()
+        gate = gate.detach().reshape(left.shape[1:]).contiguous()
+        score = np.empty((src.numel(), left.size(1)), dtype=left.numpy().dtype)
+        for start, t in _gene_linear_chunks(left, right, src, dst):
+            gene_linear_reduce(t, gate.numpy(), start, score)
         ctx.save_for_backward(left, right, gate, src, dst)
-        return score
+        return torch.from_numpy(score)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None, Tensor | None, None, None]:
         left, right, gate, src, dst = ctx.saved_tensors
-        _, heads, width = left.shape
-        chunk = max(1, GENE_CHUNK_ELEMENTS // (heads * width))
-        grad_left, grad_right = torch.zeros_like(left), torch.zeros_like(right)
-        grad_gate = torch.zeros(heads, width, dtype=left.dtype)
-        for start in range(0, src.numel(), chunk):
-            end = start + chunk
-            t = torch.tanh(left[dst[start:end]] + right[src[start:end]])
-            upstream = grad[start:end].unsqueeze(-1)
-            grad_gate += (upstream * t).sum(0)
-            inner = upstream * gate * (1 - t * t)
-            grad_left.index_add_(0, dst[start:end], inner)
-            grad_right.index_add_(0, src[start:end], inner)
-        return grad_left, grad_right, grad_gate.view_as(gate), None, None
+        grad = grad.to(left.dtype).contiguous().numpy()
+        grad_left, grad_right = np.zeros_like(left.numpy()), np.zeros_like(right.numpy())
+        grad_gate = np.zeros_like(gate.numpy())
+        for start, t in _gene_linear_chunks(left, right, src, dst):
+            gene_linear_backward(t, gate.numpy(), grad, dst.numpy(), src.numpy(), start, grad_left, grad_right,
+                                 grad_gate)
+        return (torch.from_numpy(grad_left), torch.from_numpy(grad_right), torch.from_numpy(grad_gate).unsqueeze(0),
+                None, None)
+
+
+def _gene_linear_chunks(left: Tensor, right: Tensor, src: Tensor, dst: Tensor):
+    """(first edge, tanh(left[dst] + right[src]) as a numpy [chunk, H, C] array) per chunk of
+    edges; the buffer is reused, so each chunk is to be consumed before the next."""
+    _, heads, width = left.shape
+    chunk = max(1, GENE_CHUNK_ELEMENTS // (heads * width))
+    buffer = torch.empty(min(chunk, src.numel()), heads, width, dtype=left.dtype)
+    for start in range(0, src.numel(), chunk):
+        t = buffer[:min(chunk, src.numel() - start)]
+        gene_linear_arguments(left.numpy(), right.numpy(), dst.numpy(), src.numpy(), start, t.numpy())
+        yield start, torch.tanh_(t).numpy()
 
 
 def gene_linear_score(left: Tensor, right: Tensor, gate: Tensor, edge_index: Tensor) -> Tensor:

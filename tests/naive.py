@@ -193,3 +193,23 @@ def pair_score(left, right, rows, cols, negative_slope, grad):
             grad_left[i][k] += float(grad[e][k]) * slope
             grad_right[j][k] += float(grad[e][k]) * slope
     return score, grad_left, grad_right
+
+
+def gene_linear_score(left, right, gate, rows, cols, grad):
+    """Σ_c gate[h][c]·tanh(left[rows[e]][h][c] + right[cols[e]][h][c]) per edge and head, and the
+    gradients of Σ grad·score for left, right and gate, one edge at a time."""
+    heads, width = len(gate), len(gate[0])
+    score = [[0.0] * heads for _ in rows]
+    grad_left = [[[0.0] * width for _ in range(heads)] for _ in left]
+    grad_right = [[[0.0] * width for _ in range(heads)] for _ in right]
+    grad_gate = [[0.0] * width for _ in range(heads)]
+    for e, (i, j) in enumerate(zip(rows, cols)):
+        for k in range(heads):
+            for c in range(width):
+                t = math.tanh(float(left[i][k][c]) + float(right[j][k][c]))
+                score[e][k] += float(gate[k][c]) * t
+                grad_gate[k][c] += float(grad[e][k]) * t
+                inner = float(grad[e][k]) * float(gate[k][c]) * (1 - t * t)
+                grad_left[i][k][c] += inner
+                grad_right[j][k][c] += inner
+    return score, grad_left, grad_right, grad_gate

@@ -1,17 +1,22 @@
-"""The attention kernels equal their definitions on random graphs, and edge_softmax and
-pair_score equal torch_geometric's softmax and the gathered LeakyReLU, values and gradients."""
+"""The attention kernels equal their definitions on random graphs (the gene-linear score in
+chunks of every size), and edge_softmax and pair_score equal torch_geometric's softmax and the
+gathered LeakyReLU, values and gradients."""
 
 import numpy as np
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive import edge_softmax as naive_softmax
+from naive import gene_linear_score as naive_gene_linear
 from naive import pair_score as naive_pair_score
 from torch_geometric.utils import softmax as pyg_softmax
 
 from lpgnas.attentionkernels import (
     edge_softmax_backward,
     edge_softmax_forward,
+    gene_linear_arguments,
+    gene_linear_backward,
+    gene_linear_reduce,
     pair_score_backward,
     pair_score_forward,
 )
@@ -85,3 +90,28 @@ def test_pair_score_equals_the_gathered_leaky_relu():
     torch.testing.assert_close(pair_score(left, right, edge_index[1], edge_index[0], 0.2), reference)
     torch.testing.assert_close(left.grad, reference_left.grad)
     torch.testing.assert_close(right.grad, reference_right.grad)
+
+
+@settings(max_examples=60, deadline=None)
+@given(nodes=st.integers(1, 8), edges=st.integers(0, 30), heads=st.integers(1, 3), width=st.integers(1, 4),
+       chunk=st.integers(1, 12), seed=st.integers(0, 2**16))
+def test_gene_linear_kernels_equal_the_loop(nodes, edges, heads, width, chunk, seed):
+    rng = np.random.default_rng(seed)
+    rows, cols = (rng.integers(0, nodes, edges).astype(np.int64) for _ in "rc")
+    left, right = (rng.standard_normal((nodes, heads, width)) for _ in "lr")
+    gate = rng.standard_normal((heads, width))
+    grad = rng.standard_normal((edges, heads))
+
+    score = np.full((edges, heads), np.nan)
+    grad_left, grad_right, grad_gate = np.zeros_like(left), np.zeros_like(right), np.zeros_like(gate)
+    for start in range(0, edges, chunk):  # as lpgnas.spmm runs them: gather, tanh, reduce per chunk
+        t = np.empty((min(chunk, edges - start), heads, width))
+        gene_linear_arguments(left, right, rows, cols, start, t)
+        t = np.tanh(t)
+        gene_linear_reduce(t, gate, start, score)
+        gene_linear_backward(t, gate, grad, rows, cols, start, grad_left, grad_right, grad_gate)
+    want = naive_gene_linear(left, right, gate, rows, cols, grad)
+
+    np.testing.assert_allclose(score, np.array(want[0]).reshape(edges, heads), rtol=1e-12, atol=1e-12)
+    for got, expected in zip((grad_left, grad_right, grad_gate), want[1:]):
+        np.testing.assert_allclose(got, np.array(expected), rtol=1e-10, atol=1e-12)
