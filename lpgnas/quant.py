@@ -12,6 +12,15 @@ import torch
 from torch import Tensor, nn
 
 from hwsim.network import QUANT_BITS
+from lpgnas.quantkernels import (
+    BINARY,
+    F32,
+    TERNARY,
+    UNIFORM,
+    mixture_backward,
+    mixture_forward,
+    option_moments,
+)
 
 _EPS = 1e-12
 
@@ -34,7 +43,7 @@ def binarize(x: Tensor) -> Tensor:
 
     Backward: identity (straight through; nothing is clipped since there is no range).
     """
-    alpha = x.detach().abs().mean()
+    alpha = binary_magnitude(x)
     x_q = torch.where(x >= 0, alpha, -alpha)
     return x_q + (x - x.detach())  # value x_q exactly, gradient identity
 
@@ -44,12 +53,22 @@ def ternarize(x: Tensor) -> Tensor:
 
     Backward: identity (straight through). Δ and α follow Ternary Weight Networks (Li et al. 2016).
     """
+    delta, alpha = ternary_threshold_and_magnitude(x)
+    x_q = torch.sign(x.detach()) * (x.detach().abs() > delta) * alpha
+    return x_q + (x - x.detach())  # value x_q exactly, gradient identity
+
+
+def binary_magnitude(x: Tensor) -> Tensor:
+    """α = mean|x| of `b1`."""
+    return x.detach().abs().mean()
+
+
+def ternary_threshold_and_magnitude(x: Tensor) -> tuple[Tensor, Tensor]:
+    """(Δ, α) of `t2`: Δ = 0.7·mean|x|, α = the mean of |x| above Δ (0 where none is)."""
     mag = x.detach().abs()
     delta = 0.7 * mag.mean()
     keep = mag > delta
-    alpha = mag[keep].mean() if bool(keep.any()) else mag.new_zeros(())
-    x_q = torch.sign(x.detach()) * keep * alpha
-    return x_q + (x - x.detach())  # value x_q exactly, gradient identity
+    return delta, (mag[keep].mean() if bool(keep.any()) else mag.new_zeros(()))
 
 
 def fake_quant(x: Tensor, option: str, max_abs: Tensor | float | None = None) -> Tensor:
@@ -160,9 +179,11 @@ class Quantizer(nn.Module):
         sampled = self._sampled_option(probs)
         if sampled is not None:  # a sampled width: quantise plainly at it
             return fake_quant(x, self.options[sampled], self.calibrated_max(x))
-        if not x.requires_grad:
-            return self._mix(self._cached(x, "mixed", lambda: self._quantize_each(x)), probs, x)
-        return self._mix(self._quantize_each(x), probs, x)
+        if probs is None:  # the one option; a constant input is quantised once
+            if not x.requires_grad:
+                return self._cached(x, "single 0", lambda: fake_quant(x, self.option, self.calibrated_max(x)))
+            return fake_quant(x, self.option, self.calibrated_max(x))
+        return self._mixture(x, probs)
 
     def sparse_values(self, x: Tensor, probs: Tensor | None = None) -> Tensor:
         """forward(x, probs).values() for a coalesced sparse COO x, without a sparse tensor in the
@@ -172,11 +193,11 @@ class Quantizer(nn.Module):
         if self._unquantised(probs):
             return plain
         sampled = self._sampled_option(probs)
-        if sampled is not None:
-            option = self.options[sampled]
-            return self._cached(x, f"single {sampled}",
-                                lambda: [fake_quant(plain, option, self.calibrated_max(plain))])[0]
-        return self._mix(self._cached(x, "mixed", lambda: self._quantize_each(plain)), probs, plain)
+        if sampled is not None or probs is None:
+            index = 0 if sampled is None else sampled
+            return self._cached(x, f"single {index}",
+                                lambda: fake_quant(plain, self.options[index], self.calibrated_max(plain)))
+        return self._mixture(plain, probs)
 
     def _unquantised(self, probs: Tensor | None) -> bool:
         """No probabilities and the one option is f32 (several options need probabilities)."""
@@ -191,29 +212,14 @@ class Quantizer(nn.Module):
             return None
         return int(probs.argmax())
 
-    def _quantize_each(self, x: Tensor) -> list[Tensor]:
-        max_abs = self.calibrated_max(x)
-        quantized = [fake_quant(x, option, max_abs) for option in self.options]
-        if len(quantized) > 1:
-            plain = x.detach().reshape(-1)
-            quantized = [q if q is x else q * (torch.dot(plain, flat) / torch.dot(flat, flat).clamp(min=_EPS))
-                         for q in quantized for flat in (q.detach().reshape(-1),)]
-        return quantized
+    def _mixture(self, x: Tensor, probs: Tensor) -> Tensor:
+        """Σ p_i·r_i·Q_i(x); also records the expected relative error Σ p_i·‖r_i·Q_i(x) − x‖²/‖x‖²
+        (see distortion), when gradients are on: only a differentiated forward's is ever read."""
+        out, errors = _Mixture.apply(x, probs, self.options, self.calibrated_max(x))
+        self.distortion = (probs * errors).sum() if torch.is_grad_enabled() else None
+        return out
 
-    def _mix(self, quantized: list[Tensor], probs: Tensor | None, x: Tensor) -> Tensor:
-        """Σ p_i·q_i; also records the expected relative error Σ p_i·‖q_i − x‖²/‖x‖² (see distortion)."""
-        if probs is None:
-            return quantized[0]
-        if torch.is_grad_enabled():  # only a differentiated forward's distortion is ever read
-            plain = x.detach()
-            energy = plain.square().sum().clamp(min=_EPS)
-            errors = torch.stack([(q.detach() - plain).square().sum() / energy for q in quantized])
-            self.distortion = (probs * errors).sum()
-        else:
-            self.distortion = None
-        return sum(p * q for p, q in zip(probs, quantized))
-
-    def _cached(self, x: Tensor, kind: str, compute) -> list[Tensor]:
+    def _cached(self, x: Tensor, kind: str, compute) -> Tensor:
         """compute() for a constant input, reused while x, its version, the mode and `kind` stay."""
         key = (x._version, x.shape, self.training, kind)
         if self._cached_input is not x or self._cached_key != key:
@@ -222,3 +228,60 @@ class Quantizer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{'|'.join(self.options)}, running={self.running}"
+
+
+class _Mixture(torch.autograd.Function):
+    """Σ_i p_i·r_i·Q_i(x) with r_i = <x, Q_i(x)> / ‖Q_i(x)‖² (constant in the backward pass; 1 for
+    f32 and for a single option) and each Q_i straight-through, as lpgnas.quantkernels streams
+    it; also returns the squared errors ‖r_i·Q_i(x) − x‖² / ‖x‖² per option (no gradient).
+    Each Q_i(x) equals fake_quant(x, option_i, max_abs) bit for bit."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, probs: Tensor, options: tuple[str, ...], max_abs: Tensor | None):
+        flat = x.detach().contiguous().view(-1)
+        values = flat.numpy()
+        table = _option_table(flat, options, max_abs)
+        moments = [option_moments(values, *option) for option in zip(*table)]
+        energy = max(moments[0][2], _EPS) if moments else _EPS
+        ratios = np.array([1.0 if kind == F32 or len(options) == 1 else dot / max(norm, _EPS)
+                           for kind, (dot, norm, _) in zip(table[0], moments)], dtype=values.dtype)
+        weights = probs.detach().to(x.dtype).numpy()
+        out, errors = mixture_forward(values, *table, ratios, weights)
+        ctx.save_for_backward(flat)
+        ctx.table, ctx.ratios, ctx.weights, ctx.shape, ctx.probs_dtype = table, ratios, weights, x.shape, probs.dtype
+        errors = torch.from_numpy(errors / energy).to(x.dtype)
+        ctx.mark_non_differentiable(errors)
+        return torch.from_numpy(out).view(x.shape), errors
+
+    @staticmethod
+    def backward(ctx, grad: Tensor, _errors_grad: Tensor | None):
+        (flat,) = ctx.saved_tensors
+        grad = grad.to(flat.dtype).contiguous().view(-1).numpy()
+        grad_x, grad_probs = mixture_backward(flat.numpy(), grad, *ctx.table, ctx.ratios, ctx.weights,
+                                              ctx.needs_input_grad[0])
+        return (torch.from_numpy(grad_x).view(ctx.shape) if ctx.needs_input_grad[0] else None,
+                torch.from_numpy(grad_probs).to(ctx.probs_dtype), None, None)
+
+
+def _option_table(x: Tensor, options: tuple[str, ...], max_abs: Tensor | None) -> tuple[np.ndarray, ...]:
+    """(kinds, invs, scales, limits, magnitudes, thresholds) of lpgnas.quantkernels for `options`
+    on x: the same scales and magnitudes as fake_quant's (max_abs, or max|x|), binarize's and
+    ternarize's."""
+    dtype = x.numpy().dtype
+    kinds = np.zeros(len(options), dtype=np.int64)
+    invs, scales, limits, magnitudes, thresholds = (np.zeros(len(options), dtype=dtype) for _ in range(5))
+    for k, option in enumerate(options):
+        if option == "f32":
+            kinds[k] = F32
+        elif option == "b1":
+            kinds[k], magnitudes[k] = BINARY, float(binary_magnitude(x))
+        elif option == "t2":
+            delta, alpha = ternary_threshold_and_magnitude(x)
+            kinds[k], thresholds[k], magnitudes[k] = TERNARY, float(delta), float(alpha)
+        else:
+            if max_abs is None:
+                max_abs = abs_max(x)
+            q = integer_max(option)
+            scale32 = np.float32(max(float(max_abs), _EPS) / q)
+            kinds[k], invs[k], scales[k], limits[k] = UNIFORM, np.float32(1.0) / scale32, scale32, q
+    return kinds, invs, scales, limits, magnitudes, thresholds

@@ -213,3 +213,25 @@ def gene_linear_score(left, right, gate, rows, cols, grad):
                 grad_left[i][k][c] += inner
                 grad_right[j][k][c] += inner
     return score, grad_left, grad_right, grad_gate
+
+
+def mixed_quantize(x, probs, options, max_abs):
+    """The search's quantiser mixture in plain torch ops, one full tensor per step: Σ_i p_i·r_i·Q_i(x)
+    with r_i = <x, Q_i(x)>/‖Q_i(x)‖² (none for f32 or a single option), and the relative squared
+    error ‖r_i·Q_i(x) − x‖²/‖x‖² of every option."""
+    import torch
+
+    from lpgnas.quant import fake_quant
+
+    quantized = [fake_quant(x, option, max_abs) for option in options]
+    plain = x.detach().reshape(-1)
+    if len(quantized) > 1:
+        projected = []
+        for option, q in zip(options, quantized):
+            flat = q.detach().reshape(-1)
+            ratio = torch.dot(plain, flat) / torch.dot(flat, flat).clamp(min=1e-12)
+            projected.append(q if option == "f32" else q * ratio)
+        quantized = projected
+    energy = plain.square().sum().clamp(min=1e-12)
+    errors = torch.stack([(q.detach().reshape(-1) - plain).square().sum() / energy for q in quantized])
+    return sum(p * q for p, q in zip(probs, quantized)), errors

@@ -2,8 +2,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from naive import mixed_quantize as naive_mixture
 
-from lpgnas.quant import Quantizer, abs_max, binarize, fake_quant, integer_max, ternarize
+from hwsim.network import WEIGHT_QUANTS
+from lpgnas.quant import Quantizer, _Mixture, abs_max, binarize, fake_quant, integer_max, ternarize
 
 FIXED = ["q2", "q4", "q8", "q16"]
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32)
@@ -140,3 +142,32 @@ def test_sparse_values_equal_the_dense_mix_and_its_gradient():
 @given(x=tensors)
 def test_abs_max_is_the_largest_magnitude(x):
     assert torch.equal(abs_max(x), x.abs().amax())
+
+
+@settings(max_examples=80, deadline=None)
+@given(shape=st.sampled_from([(1,), (7,), (40, 3), (5, 2, 4)]), dtype=st.sampled_from([torch.float32, torch.float64]),
+       chosen=st.lists(st.sampled_from(WEIGHT_QUANTS), min_size=1, max_size=7, unique=True),
+       clip=st.sampled_from([None, 0.5, 1.0, 2.0]), scale=st.sampled_from([1e-3, 1.0, 30.0]),
+       seed=st.integers(0, 2**16))
+def test_mixture_kernels_equal_the_torch_mixture(shape, dtype, chosen, clip, scale, seed):
+    """Values, per-option errors and the gradients for x and the probabilities, against the
+    mixture built from fake_quant in torch ops (tests/naive.py)."""
+    options = tuple(o for o in WEIGHT_QUANTS if o in chosen)  # ordered narrowest first, as the search's
+    generator = torch.Generator().manual_seed(seed)
+    x = (torch.randn(shape, generator=generator, dtype=dtype) * scale).requires_grad_(True)
+    logits = torch.randn(len(options), generator=generator, dtype=torch.float32)
+    probs = torch.softmax(logits, 0).requires_grad_(True)
+    upstream = torch.randn(shape, generator=generator, dtype=dtype)
+    max_abs = None if clip is None else abs_max(x) * clip
+    reference_x, reference_probs = (t.detach().clone().requires_grad_(True) for t in (x, probs))
+
+    out, errors = _Mixture.apply(x, probs, options, max_abs)
+    (out * upstream).sum().backward()
+    want, want_errors = naive_mixture(reference_x, reference_probs, options, max_abs)
+    (want * upstream).sum().backward()
+
+    tolerance = {"rtol": 1e-4, "atol": 1e-5 * scale}
+    torch.testing.assert_close(out, want.to(dtype), **tolerance)
+    torch.testing.assert_close(errors, want_errors.to(dtype), rtol=1e-3, atol=1e-6)
+    torch.testing.assert_close(x.grad, reference_x.grad, **tolerance)
+    torch.testing.assert_close(probs.grad, reference_probs.grad, rtol=1e-3, atol=1e-4 * scale)

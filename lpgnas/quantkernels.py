@@ -1,0 +1,101 @@
+"""The search's mixed-precision quantiser, Σ_k p_k·r_k·Q_k(x), as numba kernels.
+
+Why: built from torch ops, the mixture makes ~10 full-size temporaries per option forward (the
+codes, the clipping mask, the projection, the product with p_k, the running sum, the distortion
+terms) and as many in the backward pass; on a 19 M-value activation (Coauthor CS, 8 heads of
+128) with the five activation widths that took 2.0 s forward and 1.4-2.0 s backward (one
+thread), the largest part of an architecture step. These kernels stream x once per option for
+the projections' moments and once per option for the mixture, recomputing Q_k(x) on the fly:
+~75 ms forward. The backward pass recomputes Q_k(x) too instead of saving K masks.
+
+Options are coded flat, one entry per option in arrays of x's dtype (`kinds` int64):
+  F32 (Q(x) = x), UNIFORM (codes = rint(x·inv) clamped to ±limit, times scale: bit for bit
+  lpgnas.quant.fake_quant's float32 arithmetic), BINARY (±magnitude, sign(0) = +1) and
+  TERNARY (sign(x)·magnitude where |x| > threshold, else 0); lpgnas.quant computes the scales,
+  magnitudes and thresholds as its plain quantisers do. The straight-through gradient passes
+  where a uniform code lies within ±limit and everywhere for the other kinds.
+x is 1-D and C-contiguous (float32 or float64). Sums accumulate in float64; `reassoc` lets LLVM
+vectorise them (their order is free, as torch's own reductions' is). Serial (DESIGN.md §7).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+F32, UNIFORM, BINARY, TERNARY = 0, 1, 2, 3
+_FAST = {"reassoc"}
+
+
+@njit(cache=True, inline="always")
+def _quantize(v, kind, inv, scale, limit, magnitude, threshold):
+    if kind == UNIFORM:
+        return min(max(np.rint(v * inv), -limit), limit) * scale
+    if kind == BINARY:
+        return magnitude if v >= 0 else -magnitude
+    if kind == TERNARY:
+        if v > threshold:
+            return magnitude
+        return -magnitude if v < -threshold else v * 0
+    return v
+
+
+@njit(cache=True, inline="always")
+def _passes(v, kind, inv, limit):
+    """Whether the straight-through gradient passes at v."""
+    if kind == UNIFORM:
+        code = np.rint(v * inv)
+        return -limit <= code <= limit
+    return True
+
+
+@njit(cache=True, fastmath=_FAST)
+def option_moments(x, kind, inv, scale, limit, magnitude, threshold):
+    """(<x, Q(x)>, ‖Q(x)‖², ‖x‖²) for one option."""
+    dot, norm, energy = 0.0, 0.0, 0.0
+    for i in range(x.size):
+        v = x[i]
+        q = _quantize(v, kind, inv, scale, limit, magnitude, threshold)
+        dot += v * q
+        norm += q * q
+        energy += v * v
+    return dot, norm, energy
+
+
+@njit(cache=True, fastmath=_FAST)
+def mixture_forward(x, kinds, invs, scales, limits, magnitudes, thresholds, ratios, probs):
+    """out = Σ_k probs[k]·(ratios[k]·Q_k(x)), summed in option order, and the squared errors
+    Σ (ratios[k]·Q_k(x) − x)² per option."""
+    out = np.zeros_like(x)
+    errors = np.zeros(kinds.size)
+    for k in range(kinds.size):
+        kind, inv, scale, limit = kinds[k], invs[k], scales[k], limits[k]
+        magnitude, threshold, ratio, p = magnitudes[k], thresholds[k], ratios[k], probs[k]
+        error = 0.0
+        for i in range(x.size):
+            v = x[i]
+            q = _quantize(v, kind, inv, scale, limit, magnitude, threshold) * ratio
+            out[i] += p * q
+            error += (q - v) * (q - v)
+        errors[k] = error
+    return out, errors
+
+
+@njit(cache=True, fastmath=_FAST)
+def mixture_backward(x, grad, kinds, invs, scales, limits, magnitudes, thresholds, ratios, probs, want_x):
+    """The gradients of Σ grad·out: for x (if want_x), grad·Σ_k probs[k]·ratios[k]·[passes_k],
+    and per option ratios[k]·<grad, Q_k(x)> for probs."""
+    grad_x = np.zeros_like(x) if want_x else np.zeros(0, dtype=x.dtype)
+    grad_probs = np.zeros(kinds.size)
+    for k in range(kinds.size):
+        kind, inv, scale, limit = kinds[k], invs[k], scales[k], limits[k]
+        magnitude, threshold, ratio = magnitudes[k], thresholds[k], ratios[k]
+        weight = probs[k] * ratio
+        total = 0.0
+        for i in range(x.size):
+            v, g = x[i], grad[i]
+            total += g * _quantize(v, kind, inv, scale, limit, magnitude, threshold)
+            if want_x and _passes(v, kind, inv, limit):
+                grad_x[i] += g * weight
+        grad_probs[k] = ratio * total
+    return grad_x, grad_probs
