@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pickle
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -310,6 +311,21 @@ def new_state(problem: Problem) -> SearchState:
     return SearchState(supernet, controller, weight_opt, arch_opt)
 
 
+@contextmanager
+def frozen(module: torch.nn.Module):
+    """`module`'s parameters need no gradient inside: the architecture step differentiates α
+    alone, so autograd neither records nor computes the weights' gradients (the weight step
+    zeroed and recomputed them anyway)."""
+    trainable = [p for p in module.parameters() if p.requires_grad]
+    for parameter in trainable:
+        parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter in trainable:
+            parameter.requires_grad_(True)
+
+
 def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, progress: bool) -> None:
     """Alternate an architecture step (validation loss + hardware penalty) and a weight step."""
     config, graph = problem.config, problem.graph
@@ -336,18 +352,19 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
                     samples = [controller.sample(tau, quant="draw") for _ in range(ARCH_SAMPLES)]
                     values = [float(score_loss(supernet(x, edge_index, sample)[val_mask], y[val_mask]))
                               for sample in samples]
-                logits = supernet(x, edge_index, controller.sample(tau))
-                loss = score_loss(logits[val_mask], y[val_mask])
-                distortion = supernet.distortion()
-                supernet.train()
-                total = sum(values)
-                score = sum((v - (total - v) / (len(values) - 1)) * controller.log_prob(sample)
-                            for v, sample in zip(values, samples)) / len(values)
-                arch_loss = loss + DISTORTION_WEIGHT * distortion + score
-                if problem.penalty is not None:
-                    arch_loss, details = problem.penalty(arch_loss, controller.probabilities())
-                state.arch_opt.zero_grad()
-                arch_loss.backward()
+                with frozen(supernet):
+                    logits = supernet(x, edge_index, controller.sample(tau))
+                    loss = score_loss(logits[val_mask], y[val_mask])
+                    distortion = supernet.distortion()
+                    supernet.train()
+                    total = sum(values)
+                    score = sum((v - (total - v) / (len(values) - 1)) * controller.log_prob(sample)
+                                for v, sample in zip(values, samples)) / len(values)
+                    arch_loss = loss + DISTORTION_WEIGHT * distortion + score
+                    if problem.penalty is not None:
+                        arch_loss, details = problem.penalty(arch_loss, controller.probabilities())
+                    state.arch_opt.zero_grad()
+                    arch_loss.backward()
                 state.arch_opt.step()
             # weight steps: training loss of other sampled paths, at drawn widths (the warm-up's at
             # their widest, see WARMUP_FRACTION)

@@ -1,5 +1,6 @@
 """The search end to end on Cora (short runs): result, determinism, budgets, resume, bad input."""
 
+import contextlib
 import json
 import os
 import signal
@@ -17,8 +18,9 @@ from hwsim.network import parse_arch
 from lpgnas.archfile import TrainConfig
 from lpgnas.cli import main
 from lpgnas.data import KIPF_WEIGHT_DECAY, dataset_info
+from lpgnas.model import as_input, with_self_loops
 from lpgnas.probe import pair_scores
-from lpgnas.search import SearchConfig, new_state, prepare, run_search, search_epochs
+from lpgnas.search import SearchConfig, frozen, new_state, prepare, run_search, search_epochs
 
 QUICK = TrainConfig(lr=0.01, weight_decay=5e-4, dropout=0.5, epochs=20, patience=20)
 
@@ -199,3 +201,35 @@ def test_pair_probe_scores_every_pair_of_a_finished_search(config, tmp_path):
     (bare / "checkpoint.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="unreadable checkpoint"):
         pair_scores(bare)
+
+
+def test_frozen_weights_need_no_gradient_inside_and_get_it_back_after():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    model[1].bias.requires_grad_(False)  # frozen already: stays so
+    with pytest.raises(RuntimeError), frozen(model):
+        assert not any(p.requires_grad for p in model.parameters())
+        out = model(torch.randn(5, 3))
+        assert not out.requires_grad  # nothing recorded for the weights
+        raise RuntimeError("interrupted")
+    assert [p.requires_grad for p in model.parameters()] == [True, True, True, False]
+
+
+def test_the_architecture_gradient_is_the_same_with_the_weights_frozen(config):
+    """Freezing only skips the weights' gradients, which the weight step recomputes anyway."""
+    problem = prepare(replace(config, epochs=3))
+    state = new_state(problem)
+    x, edge_index = as_input(problem.graph.x), with_self_loops(problem.graph.edge_index, problem.graph.num_nodes)
+    grads = []
+    for freeze in (False, True):
+        state.controller.zero_grad()
+        torch.manual_seed(0)  # the same sampled path, and the same dropout
+        sample = state.controller.sample(1.0)
+        with frozen(state.supernet) if freeze else contextlib.nullcontext():
+            logits = state.supernet(x, edge_index, sample)
+            (logits.square().mean() + state.supernet.distortion()).backward()
+        grads.append([None if p.grad is None else p.grad.clone() for p in state.controller.parameters()])
+    assert any(g is not None for g in grads[0])
+    for plain, frozen_grad in zip(*grads):
+        assert (plain is None) == (frozen_grad is None)
+        if plain is not None:
+            torch.testing.assert_close(frozen_grad, plain)
