@@ -242,7 +242,7 @@ class _Mixture(torch.autograd.Function):
         values = flat.numpy()
         table = _option_table(flat, options, max_abs)
         moments = [option_moments(values, *option) for option in zip(*table)]
-        energy = max(moments[0][2], _EPS) if moments else _EPS
+        energy = max(moments[0][2], _EPS)  # ‖x‖², the same for every option
         ratios = np.array([1.0 if kind == F32 or len(options) == 1 else dot / max(norm, _EPS)
                            for kind, (dot, norm, _) in zip(table[0], moments)], dtype=values.dtype)
         weights = probs.detach().to(x.dtype).numpy()

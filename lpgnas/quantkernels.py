@@ -3,10 +3,11 @@
 Why: built from torch ops, the mixture makes ~10 full-size temporaries per option forward (the
 codes, the clipping mask, the projection, the product with p_k, the running sum, the distortion
 terms) and as many in the backward pass; on a 19 M-value activation (Coauthor CS, 8 heads of
-128) with the five activation widths that took 2.0 s forward and 1.4-2.0 s backward (one
+128) with the five activation widths that took 1.9 s forward and 3.1 s forward + backward (one
 thread), the largest part of an architecture step. These kernels stream x once per option for
 the projections' moments and once per option for the mixture, recomputing Q_k(x) on the fly:
-~75 ms forward. The backward pass recomputes Q_k(x) too instead of saving K masks.
+88 ms forward, 379 ms forward + backward (benchmarks/bench_quant.py). The backward pass
+recomputes Q_k(x) too instead of saving K masks.
 
 Options are coded flat, one entry per option in arrays of x's dtype (`kinds` int64):
   F32 (Q(x) = x), UNIFORM (codes = rint(x·inv) clamped to ±limit, times scale: bit for bit
@@ -15,7 +16,8 @@ Options are coded flat, one entry per option in arrays of x's dtype (`kinds` int
   magnitudes and thresholds as its plain quantisers do. The straight-through gradient passes
   where a uniform code lies within ±limit and everywhere for the other kinds.
 x is 1-D and C-contiguous (float32 or float64). Sums accumulate in float64; `reassoc` lets LLVM
-vectorise them (their order is free, as torch's own reductions' is). Serial (DESIGN.md §7).
+vectorise them (their order is free, as torch's own reductions' is) and may regroup p·(r·Q), so
+the mixture equals the torch-op one to rounding, not bit for bit. Serial (DESIGN.md §7).
 """
 
 from __future__ import annotations
