@@ -20,6 +20,7 @@ from lpgnas.quantkernels import (
     mixture_backward,
     mixture_forward,
     option_moments,
+    sum_of_squares,
 )
 
 _EPS = 1e-12
@@ -242,9 +243,9 @@ class _Mixture(torch.autograd.Function):
         values = flat.numpy()
         table = _option_table(flat, options, max_abs)
         moments = [option_moments(values, *option) for option in zip(*table)]
-        energy = max(moments[0][2], _EPS)  # ‖x‖², the same for every option
+        energy = max(sum_of_squares(values), _EPS)
         ratios = np.array([1.0 if kind == F32 or len(options) == 1 else dot / max(norm, _EPS)
-                           for kind, (dot, norm, _) in zip(table[0], moments)], dtype=values.dtype)
+                           for kind, (dot, norm) in zip(table[0], moments)], dtype=values.dtype)
         weights = probs.detach().to(x.dtype).numpy()
         out, errors = mixture_forward(values, *table, ratios, weights)
         ctx.save_for_backward(flat)

@@ -21,6 +21,7 @@ from hwsim.network import HEAD_COUNTS, HIDDEN_SIZES, ArchSpec, has_coefficients
 from lpgnas.dropout import dropout
 from lpgnas.layers import ATTENTION_VECTORS, edge_coefficients, resolve_activation
 from lpgnas.quant import Quantizer
+from lpgnas.quantkernels import sum_of_squares
 from lpgnas.space import QUANT_CHOICES, SearchSpace
 from lpgnas.spmm import aggregate, cached_pattern, sparse_matmul
 
@@ -236,7 +237,8 @@ class SuperLayer(nn.Module):
             alpha = dropout(alpha, self.dropout, self.training)
         out = aggregate(h, edge_index, alpha, aggregation)
         if not self.last:
-            self.hidden_scale = 1.0 / out.detach().square().mean().sqrt().clamp_min(1e-12)
+            rms = math.sqrt(sum_of_squares(out.detach().contiguous().view(-1).numpy()) / max(out.numel(), 1))
+            self.hidden_scale = torch.tensor(1.0 / max(rms, 1e-12), dtype=out.dtype)
             out = out * self.hidden_scale
         out = (out + bias).mean(dim=1) if self.last else (out + bias).reshape(-1, heads * per_head)
         return resolve_activation(activation)(out)

@@ -1,3 +1,5 @@
+import math
+
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -6,6 +8,7 @@ from naive import mixed_quantize as naive_mixture
 
 from hwsim.network import WEIGHT_QUANTS
 from lpgnas.quant import Quantizer, _Mixture, abs_max, binarize, fake_quant, integer_max, ternarize
+from lpgnas.quantkernels import sum_of_squares
 
 FIXED = ["q2", "q4", "q8", "q16"]
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32)
@@ -171,3 +174,10 @@ def test_mixture_kernels_equal_the_torch_mixture(shape, dtype, chosen, clip, sca
     torch.testing.assert_close(errors, want_errors.to(dtype), rtol=1e-3, atol=1e-6)
     torch.testing.assert_close(x.grad, reference_x.grad, **tolerance)
     torch.testing.assert_close(probs.grad, reference_probs.grad, rtol=1e-3, atol=1e-4 * scale)
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=arrays(st.sampled_from(["float32", "float64"]), st.integers(0, 300),
+                elements=st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32)))
+def test_sum_of_squares_equals_the_exact_sum(x):
+    assert math.isclose(sum_of_squares(x), math.fsum(float(v) ** 2 for v in x), rel_tol=1e-12, abs_tol=1e-300)
