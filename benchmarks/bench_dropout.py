@@ -9,10 +9,10 @@ Usage: python benchmarks/bench_dropout.py [--datasets cora,pubmed,photo,cs] [--r
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 import torch.nn.functional as F
+from timing import milliseconds  # benchmarks/timing.py
 
 from lpgnas.data import load_dataset
 from lpgnas.dropout import dropout
@@ -22,11 +22,7 @@ HEADS, P = 8, 0.6
 
 def step_ms(fn, x: torch.Tensor, repeat: int) -> float:
     grad = torch.ones_like(x)
-    fn(x).backward(grad)
-    start = time.perf_counter()
-    for _ in range(repeat):
-        fn(x).backward(grad)
-    return (time.perf_counter() - start) / repeat * 1e3
+    return milliseconds(lambda: fn(x).backward(grad), repeat)
 
 
 def main() -> None:

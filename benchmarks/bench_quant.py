@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -21,16 +20,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from timing import milliseconds  # noqa: E402  (benchmarks/timing.py)
+
 from hwsim.network import ACTIVATION_QUANTS, WEIGHT_QUANTS  # noqa: E402
 from lpgnas.quant import _Mixture  # noqa: E402
-
-
-def milliseconds(fn, repeat: int) -> float:
-    fn()
-    start = time.perf_counter()
-    for _ in range(repeat):
-        fn()
-    return (time.perf_counter() - start) / repeat * 1e3
 
 
 def main() -> None:

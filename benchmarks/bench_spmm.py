@@ -22,22 +22,14 @@ One thread, as the study's workers run.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
+from timing import milliseconds  # benchmarks/timing.py
 from torch_geometric.utils import scatter
 
 from lpgnas.data import load_dataset
 from lpgnas.model import with_self_loops
 from lpgnas.spmm import aggregate, gene_linear_score, sparse_matmul, sparse_pattern
-
-
-def milliseconds(fn, repeat: int) -> float:
-    fn()
-    start = time.perf_counter()
-    for _ in range(repeat):
-        fn()
-    return (time.perf_counter() - start) / repeat * 1e3
 
 
 def forward_ms(fn, repeat: int) -> float:
