@@ -107,7 +107,7 @@ class GraphData:
         """The graph as hwsim streams it (self-loops added, feature non-zeros per row counted)."""
         from hwsim.graph import Graph
 
-        nnz = (self.x != 0).sum(dim=1).numpy()
+        nnz = torch.count_nonzero(self.x, dim=1).numpy()
         return Graph.from_edge_index(self.edge_index.numpy(), self.num_nodes, self.num_features, nnz, name=self.name)
 
 

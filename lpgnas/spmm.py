@@ -393,7 +393,8 @@ GENE_CHUNK_ELEMENTS = 1 << 22
 class _GeneLinearScore(torch.autograd.Function):
     """score[e, h] = Σ_c g[h, c]·tanh(left[i, h, c] + right[j, h, c]) for every edge e = j→i,
     in chunks of edges; the backward pass recomputes tanh per chunk instead of saving it. The
-    gathers and reductions are numba kernels (lpgnas.attentionkernels), tanh is torch's."""
+    gathers and reductions are numba kernels (lpgnas.attentionkernels), tanh is 2σ(2a) − 1 with
+    torch's sigmoid."""
 
     @staticmethod
     def forward(ctx, left: Tensor, right: Tensor, gate: Tensor, src: Tensor, dst: Tensor) -> Tensor:
@@ -419,15 +420,16 @@ class _GeneLinearScore(torch.autograd.Function):
 
 
 def _gene_linear_chunks(left: Tensor, right: Tensor, src: Tensor, dst: Tensor):
-    """(first edge, tanh(left[dst] + right[src]) as a numpy [chunk, H, C] array) per chunk of
-    edges; the buffer is reused, so each chunk is to be consumed before the next."""
+    """(first edge, σ(2·(left[dst] + right[src])) as a numpy [chunk, H, C] array) per chunk of
+    edges, the kernels' form of tanh; the buffer is reused, so each chunk is to be consumed
+    before the next."""
     _, heads, width = left.shape
     chunk = max(1, GENE_CHUNK_ELEMENTS // (heads * width))
     buffer = torch.empty(min(chunk, src.numel()), heads, width, dtype=left.dtype)
     for start in range(0, src.numel(), chunk):
         t = buffer[:min(chunk, src.numel() - start)]
         gene_linear_arguments(left.numpy(), right.numpy(), dst.numpy(), src.numpy(), start, t.numpy())
-        yield start, torch.tanh_(t).numpy()
+        yield start, torch.sigmoid_(t).numpy()
 
 
 def gene_linear_score(left: Tensor, right: Tensor, gate: Tensor, edge_index: Tensor) -> Tensor:

@@ -104,12 +104,12 @@ def test_gene_linear_kernels_equal_the_loop(nodes, edges, heads, width, chunk, s
 
     score = np.full((edges, heads), np.nan)
     grad_left, grad_right, grad_gate = np.zeros_like(left), np.zeros_like(right), np.zeros_like(gate)
-    for start in range(0, edges, chunk):  # as lpgnas.spmm runs them: gather, tanh, reduce per chunk
-        t = np.empty((min(chunk, edges - start), heads, width))
-        gene_linear_arguments(left, right, rows, cols, start, t)
-        t = np.tanh(t)
-        gene_linear_reduce(t, gate, start, score)
-        gene_linear_backward(t, gate, grad, rows, cols, start, grad_left, grad_right, grad_gate)
+    for start in range(0, edges, chunk):  # as lpgnas.spmm runs them: gather, sigmoid, reduce per chunk
+        doubled = np.empty((min(chunk, edges - start), heads, width))
+        gene_linear_arguments(left, right, rows, cols, start, doubled)
+        s = 1.0 / (1.0 + np.exp(-doubled))
+        gene_linear_reduce(s, gate, start, score)
+        gene_linear_backward(s, gate, grad, rows, cols, start, grad_left, grad_right, grad_gate)
     want = naive_gene_linear(left, right, gate, rows, cols, grad)
 
     np.testing.assert_allclose(score, np.array(want[0]).reshape(edges, heads), rtol=1e-12, atol=1e-12)
