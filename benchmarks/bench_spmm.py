@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_spmm.py [--datasets cora,citeseer] [--widths 16,64,128,512]
                                        [--shapes 1x16,8x8,4x128] [--reduces sum,max] [--scores gene-linear]
-                                       [--repeat 50]
+                                       [--sampled-widths 3,5,7,8,16] [--repeat 50]
 
 Features: for each dataset's bag-of-words features X and an output width, milliseconds for X·W
 forward alone (the evaluation pass) and forward + backward to W (the training step):
@@ -16,6 +16,9 @@ lpgnas.spmm.aggregate (a CSR product for sum, the numba kernels of lpgnas.maxker
 with the size of the gathered [E, H, C] tensor the latter never builds.
 Scores: the gene-linear attention score Σ_c g_c·tanh(l_i,c + r_j,c) per edge and head, the plain
 expression over gathered [E, H, C] rows against lpgnas.spmm.gene_linear_score (chunks of edges).
+Sampled products: (A·Bᵀ) at the positions of the dataset's 8-head edge blocks (a coefficient
+gradient of 8-head aggregation), torch's sampled_addmm against lpgnas.csrkernels.csr_sampled, at
+the widths lpgnas.spmm hands the kernel (below SAMPLED_KERNEL_BELOW_WIDTH) and a few above.
 One thread, as the study's workers run.
 """
 
@@ -27,9 +30,10 @@ import torch
 from timing import milliseconds  # benchmarks/timing.py
 from torch_geometric.utils import scatter
 
+from lpgnas.csrkernels import csr_sampled
 from lpgnas.data import load_dataset
 from lpgnas.model import with_self_loops
-from lpgnas.spmm import aggregate, gene_linear_score, sparse_matmul, sparse_pattern
+from lpgnas.spmm import aggregate, edge_pattern, gene_linear_score, sparse_matmul, sparse_pattern
 
 
 def forward_ms(fn, repeat: int) -> float:
@@ -101,6 +105,23 @@ def time_gene_linear(edge_index, heads: int, width: int, num_nodes: int, repeat:
     return side_by_side(plain, chunked, repeat)
 
 
+def listed(text: str) -> list[str]:
+    """The items of a comma-separated option ('' for none)."""
+    return [item for item in text.split(",") if item]
+
+
+def time_sampled(pattern, width: int, repeat: int) -> tuple[float, float]:
+    """Milliseconds of (A·Bᵀ) at the pattern's positions: torch's sampled_addmm, then csr_sampled."""
+    rows = pattern.shape[0]
+    generator = torch.Generator().manual_seed(0)
+    a, b = (torch.randn(rows, width, generator=generator) for _ in "ab")
+    ones = torch.sparse_csr_tensor(pattern.crow, pattern.col, torch.ones(pattern.col.numel()), pattern.shape,
+                                   check_invariants=False)
+    crow, col = pattern.crow.numpy(), pattern.col.numpy()
+    return (milliseconds(lambda: torch.sparse.sampled_addmm(ones, a, b.t(), beta=0.0), repeat),
+            milliseconds(lambda: csr_sampled(crow, col, a.numpy(), b.numpy()), repeat))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="cora,citeseer")
@@ -108,42 +129,72 @@ def main() -> None:
     parser.add_argument("--shapes", default="1x16,8x8,4x128", help="heads x units of the aggregated messages")
     parser.add_argument("--reduces", default="sum,max", help="aggregators to time")
     parser.add_argument("--scores", default="gene-linear", help="attention scores to time ('' for none)")
+    parser.add_argument("--sampled-widths", default="3,5,7,8,16", help="widths of the sampled products ('' for none)")
     parser.add_argument("--repeat", type=int, default=50)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    print_features(args)
+    print_aggregation(args)
+    if "gene-linear" in listed(args.scores):
+        print_gene_linear(args)
+    print_sampled(args)
+
+
+def print_features(args) -> None:
+    if not listed(args.widths):
+        return
     print(f"{'dataset':<10}{'width':>6}" + "".join(f"{name:>9}" for name in ("COO", "CSR", "lpgnas", "dense"))
           + f"{'CSR/lpg':>8}" + "".join(f"{name + ' f+b':>11}" for name in ("COO", "CSR", "lpgnas", "dense"))
           + f"{'CSR/lpg':>8}   (ms: layer-1 features times W, forward; forward + backward to W)")
-    for name in args.datasets.split(","):
+    for name in listed(args.datasets):
         x = load_dataset(name).x.to_sparse_coo().coalesce()  # sparse whatever lpgnas.model.as_input picks
         pattern = sparse_pattern(x)
-        for width in (int(w) for w in args.widths.split(",")):
+        for width in (int(w) for w in listed(args.widths)):
             weight = torch.randn(x.size(1), width, requires_grad=True)
             times = time_features(x, pattern, weight, max(1, args.repeat * 16 // width))
             forward, step = ([times[k][i] if k in times else float("nan") for k in ("COO", "CSR", "lpgnas", "dense")]
                              for i in (0, 1))
             print(f"{name:<10}{width:>6}" + "".join(f"{t:>9.2f}" for t in forward) + f"{forward[1] / forward[2]:>7.1f}x"
                   + "".join(f"{t:>11.2f}" for t in step) + f"{step[1] / step[2]:>7.1f}x")
+
+
+def print_aggregation(args) -> None:
+    if not listed(args.reduces):
+        return
     print(f"\n{'dataset':<10}{'reduce':>7}{'HxC':>7}{'[E,H,C]':>9}{'gather':>10}{'lpgnas':>10}{'ratio':>7}"
           f"{'gath f+b':>10}{'lpg f+b':>10}{'ratio':>7}   (ms, aggregation with per-head coefficients; MB)")
-    for name in args.datasets.split(","):
+    for name in listed(args.datasets):
         graph = load_dataset(name)
         edge_index = with_self_loops(graph.edge_index, graph.num_nodes)
-        for reduce in args.reduces.split(","):
-            for shape in args.shapes.split(","):
+        for reduce in listed(args.reduces):
+            for shape in listed(args.shapes):
                 heads, width = (int(v) for v in shape.split("x"))
                 gathered_mb = edge_index.size(1) * heads * width * 4 / 1e6
                 g_f, c_f, g_s, c_s = time_aggregation(edge_index, heads, width, graph.num_nodes, reduce, args.repeat)
                 print(f"{name:<10}{reduce:>7}{shape:>7}{gathered_mb:>9.1f}{g_f:>10.2f}{c_f:>10.2f}{g_f / c_f:>6.1f}x"
                       f"{g_s:>10.2f}{c_s:>10.2f}{g_s / c_s:>6.1f}x")
-    if "gene-linear" not in args.scores.split(","):
+
+
+def print_sampled(args) -> None:
+    if not listed(args.sampled_widths):
         return
+    print(f"\n{'dataset':<10}{'width':>6}{'torch':>10}{'kernel':>10}{'ratio':>7}"
+          "   (ms, sampled product at the 8-head edge blocks)")
+    for name in listed(args.datasets):
+        graph = load_dataset(name)
+        edges = edge_pattern(with_self_loops(graph.edge_index, graph.num_nodes), graph.num_nodes)
+        for width in (int(w) for w in listed(args.sampled_widths)):
+            torch_ms, kernel_ms = time_sampled(edges.blocks(8).matrix, width, args.repeat)
+            print(f"{name:<10}{width:>6}{torch_ms:>10.2f}{kernel_ms:>10.2f}{torch_ms / kernel_ms:>6.1f}x")
+
+
+def print_gene_linear(args) -> None:
     print(f"\n{'dataset':<10}{'HxC':>7}{'[E,H,C]':>9}{'plain':>10}{'chunked':>10}{'ratio':>7}"
           f"{'plain f+b':>10}{'chk f+b':>10}{'ratio':>7}   (ms, gene-linear score; MB)")
-    for name in args.datasets.split(","):
+    for name in listed(args.datasets):
         graph = load_dataset(name)
         edge_index = with_self_loops(graph.edge_index, graph.num_nodes)
-        for shape in args.shapes.split(","):
+        for shape in listed(args.shapes):
             heads, width = (int(v) for v in shape.split("x"))
             gathered_mb = edge_index.size(1) * heads * width * 4 / 1e6
             p_f, c_f, p_s, c_s = time_gene_linear(edge_index, heads, width, graph.num_nodes, args.repeat)

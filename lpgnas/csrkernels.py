@@ -8,8 +8,13 @@ of G each from main memory) and 0.66 s here, which streams S's rows once and add
 [K, W] output, small enough to stay in cache. On Coauthor CS (0.9 % non-zero) at 512 columns:
 0.50 s and 0.78 s in torch against 0.23 s and 0.26 s. A search samples first-layer paths up to
 8 heads of 256 units, so those widths are common; benchmarks/bench_spmm.py times every case.
-The third product, (A·Bᵀ) sampled at S's positions, stays torch's sampled_addmm: a numba loop
-took 1.5-8x as long on the edges of Photo and PubMed (8-256 columns).
+The third product, (A·Bᵀ) sampled at S's positions, is torch's sampled_addmm from 8 columns
+up (a numba loop took 1.5-8x as long on the edges of Photo and PubMed at 8-256 columns) and
+csr_sampled below 8: torch's takes a slow path there, on Coauthor Physics' 8-head blocks (4.2 M
+positions) 120-385 ms at 3-7 columns against 36-46 ms at 8, where the loop took 16-66 ms. Those
+widths are the last layer's classes per head (PubMed 3, Physics 5, CiteSeer 6, Cora 7), whose
+coefficient gradients are sampled products. csr_sampled also serves patterns with repeated
+coordinates, which sampled_addmm cannot take.
 
 Inputs are flat and typed: row pointers `indptr` [R+1] and columns `cols` [nnz] (int64, columns
 ascending within a row, a coordinate may repeat), `values` [nnz] and C-contiguous dense
@@ -49,3 +54,19 @@ def csr_transposed_matmul(indptr, cols, values, grad, num_cols):
                 out[j, c] += v * grad[i, c]
     return out
 
+
+
+@njit(cache=True)
+def csr_sampled(indptr, cols, a, b):
+    """(A·Bᵀ) at S's positions: out[p] = a[i]·b[cols[p]] for row i's positions p, summed in
+    float64 (a and b [R, C] and [K, C] of one dtype)."""
+    out = np.empty(cols.size, dtype=a.dtype)
+    width = a.shape[1]
+    for i in range(indptr.size - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = cols[p]
+            total = 0.0
+            for c in range(width):
+                total += a[i, c] * b[j, c]
+            out[p] = total
+    return out

@@ -39,7 +39,7 @@ from lpgnas.attentionkernels import (
     pair_score_backward,
     pair_score_forward,
 )
-from lpgnas.csrkernels import csr_matmul, csr_transposed_matmul
+from lpgnas.csrkernels import csr_matmul, csr_sampled, csr_transposed_matmul
 from lpgnas.maxkernels import segment_max_backward, segment_max_forward, segment_max_values
 
 
@@ -95,10 +95,16 @@ def cached_pattern(x: Tensor) -> SparsePattern:
     return pattern
 
 
+# Sampled products narrower than this run as lpgnas.csrkernels.csr_sampled (it says why).
+SAMPLED_KERNEL_BELOW_WIDTH = 8
+
+
 def _sampled(pattern: SparsePattern, a: Tensor, b: Tensor) -> Tensor:
     """(A·Bᵀ) at the pattern's positions, in its order: out[k] = A[row_k]·B[col_k]."""
-    if pattern.repeats:  # sampled_addmm cannot take a coordinate twice
-        return (a[pattern.row] * b[pattern.col]).sum(-1)
+    if pattern.repeats or a.size(1) < SAMPLED_KERNEL_BELOW_WIDTH:  # sampled_addmm cannot take repeats
+        dtype = torch.promote_types(a.dtype, b.dtype)
+        return torch.from_numpy(csr_sampled(pattern.crow.numpy(), pattern.col.numpy(), _flat(a, dtype),
+                                            _flat(b, dtype)))
     ones = torch.sparse_csr_tensor(pattern.crow, pattern.col, torch.ones(pattern.row.numel(), dtype=a.dtype),
                                    pattern.shape, check_invariants=False)
     return torch.sparse.sampled_addmm(ones, a.contiguous(), b.t(), beta=0.0).values()

@@ -146,6 +146,15 @@ def csr_matmul(indptr, cols, values, dense):
     return out
 
 
+def csr_sampled(indptr, cols, a, b):
+    """(A·Bᵀ) at S's positions: each position's dot product written out."""
+    out = []
+    for i in range(len(indptr) - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            out.append(math.fsum(float(x) * float(y) for x, y in zip(a[i], b[cols[p]])))
+    return out
+
+
 def csr_transposed_matmul(indptr, cols, values, grad, num_cols):
     """Sᵀ·G: the transpose written out as a dict of (column, row) -> value, then multiplied."""
     transposed: dict[tuple[int, int], float] = {}

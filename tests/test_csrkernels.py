@@ -1,14 +1,17 @@
 """The CSR product kernels equal plain-Python loops on random sparse matrices (repeated
-coordinates and empty rows included), in float32 and float64."""
+coordinates and empty rows included), in float32 and float64; the sampled product equals
+torch's sampled_addmm."""
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive import csr_matmul as naive_matmul
+from naive import csr_sampled as naive_sampled
 from naive import csr_transposed_matmul as naive_transposed
 
-from lpgnas.csrkernels import csr_matmul, csr_transposed_matmul
+from lpgnas.csrkernels import csr_matmul, csr_sampled, csr_transposed_matmul
 
 
 @settings(max_examples=60, deadline=None)
@@ -27,6 +30,7 @@ def test_kernels_equal_the_loops(rows, cols, nnz, width, dtype, seed):
 
     out = csr_matmul(indptr, col, values, dense)
     back = csr_transposed_matmul(indptr, col, values, grad, cols)
+    sampled = csr_sampled(indptr, col, grad, dense)
 
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     assert out.dtype == dtype and out.shape == (rows, width)
@@ -34,6 +38,9 @@ def test_kernels_equal_the_loops(rows, cols, nnz, width, dtype, seed):
     np.testing.assert_allclose(out, np.array(naive_matmul(indptr, col, values, dense)).reshape(rows, width),
                                rtol=tolerance, atol=tolerance)
     np.testing.assert_allclose(back, np.array(naive_transposed(indptr, col, values, grad, cols)).reshape(cols, width),
+                               rtol=tolerance, atol=tolerance)
+    assert sampled.dtype == dtype and sampled.shape == (nnz,)
+    np.testing.assert_allclose(sampled, np.array(naive_sampled(indptr, col, grad, dense)),
                                rtol=tolerance, atol=tolerance)
 
 
@@ -47,3 +54,17 @@ def test_transposed_product_is_the_product_with_the_transpose(width):
     grad = rng.standard_normal((20, width)).astype(np.float32)
     np.testing.assert_allclose(csr_transposed_matmul(indptr, col.astype(np.int64), dense_s[rows, col], grad, 15),
                                dense_s.T @ grad, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("width", [5, 8, 33])
+def test_sampled_product_equals_sampled_addmm(width):
+    rng = np.random.default_rng(width)
+    dense_s = np.where(rng.random((20, 15)) < 0.3, 1.0, 0.0).astype(np.float32)
+    rows, col = np.nonzero(dense_s)
+    indptr = np.zeros(21, dtype=np.int64)
+    indptr[1:] = np.cumsum(np.bincount(rows, minlength=20))
+    a, b = rng.standard_normal((20, width)).astype(np.float32), rng.standard_normal((15, width)).astype(np.float32)
+    pattern = torch.sparse_csr_tensor(torch.from_numpy(indptr), torch.from_numpy(col.astype(np.int64)),
+                                      torch.ones(col.size), (20, 15))
+    want = torch.sparse.sampled_addmm(pattern, torch.from_numpy(a), torch.from_numpy(b).t(), beta=0.0).values()
+    np.testing.assert_allclose(csr_sampled(indptr, col.astype(np.int64), a, b), want.numpy(), rtol=1e-5, atol=1e-5)
