@@ -55,7 +55,6 @@ def csr_transposed_matmul(indptr, cols, values, grad, num_cols):
     return out
 
 
-
 @njit(cache=True)
 def csr_sampled(indptr, cols, a, b):
     """(A·Bᵀ) at S's positions: out[p] = a[i]·b[cols[p]] for row i's positions p, summed in
