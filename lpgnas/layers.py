@@ -54,7 +54,7 @@ def gcn_norm_coefficients(edge_index: Tensor, num_nodes: int) -> Tensor:
     src, dst = edge_index
     deg = torch.zeros(num_nodes, dtype=torch.float32).scatter_add_(0, dst, torch.ones(dst.numel()))
     inv_sqrt = deg.clamp(min=1).pow(-0.5)
-    return inv_sqrt[src] * inv_sqrt[dst]
+    return inv_sqrt.index_select(0, src) * inv_sqrt.index_select(0, dst)
 
 
 def edge_coefficients(attention: str, h: Tensor, edge_index: Tensor, att_l: Tensor | None, att_r: Tensor | None,
@@ -77,7 +77,7 @@ def edge_coefficients(attention: str, h: Tensor, edge_index: Tensor, att_l: Tens
     elif attention == "cos":
         score = edge_dot(h * att_l, h * att_r, edge_index)
     elif attention == "linear":
-        score = torch.tanh((h * att_r).sum(-1))[src]
+        score = torch.tanh((h * att_r).sum(-1)).index_select(0, src)
     elif attention == "gene-linear":
         score = gene_linear_score(h * att_l, h * att_r, att_g, edge_index)
     else:
