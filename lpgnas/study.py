@@ -424,16 +424,21 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
         write_atomic(out / "study-bits.png", _bits_plot(counts))
         files.append("study-bits.png")
         lines += ["", "![bit widths](study-bits.png)"]
-    summary = forced_summary(rows)
-    lines += ["", f"Uniform widths forced on the networks of the {', '.join(FORCED_SOURCES)} searches on "
-              f"{', '.join(FULL_PROTOCOL)} (each retrained from scratch on its search's seed and split); Δ is the "
-              "change against the same network with its searched widths:", "",
-              "| setting | networks | test acc (%) | Δ (points) |", "| --- | --- | --- | --- |"]
-    for setting, s in summary.items():
-        lines.append(f"| {setting} | {s['n']} | {100 * s['acc'][0]:.2f} ± {100 * s['acc'][1]:.2f} | "
-                     f"{100 * s['delta'][0]:+.2f} ± {100 * s['delta'][1]:.2f} |")
-    lines += ["", knee_verdict(summary), "", "## Time per part", "", "| dataset | part | points | seconds |",
-              "| --- | --- | --- | --- |"]
+    forced_datasets = [d for d in datasets if d in FULL_PROTOCOL]
+    if forced_datasets:
+        summary = forced_summary(rows)
+        lines += ["", f"Uniform widths forced on the networks of the {', '.join(FORCED_SOURCES)} searches on "
+                  f"{', '.join(forced_datasets)} (each retrained from scratch on its search's seed and split); Δ is "
+                  "the change against the same network with its searched widths:", "",
+                  "| setting | networks | test acc (%) | Δ (points) |", "| --- | --- | --- | --- |"]
+        for setting, s in summary.items():
+            lines.append(f"| {setting} | {s['n']} | {100 * s['acc'][0]:.2f} ± {100 * s['acc'][1]:.2f} | "
+                         f"{100 * s['delta'][0]:+.2f} ± {100 * s['delta'][1]:.2f} |")
+        lines += ["", knee_verdict(summary)]
+    else:
+        lines += ["", f"No uniform widths are forced in this study: only {', '.join(FULL_PROTOCOL)} run that part "
+                  "of the protocol (the larger datasets skip it, see lpgnas.study.FULL_PROTOCOL)."]
+    lines += ["", "## Time per part", "", "| dataset | part | points | seconds |", "| --- | --- | --- | --- |"]
     parts: dict[tuple[str, str], list[float]] = defaultdict(list)
     for key, point in by_key.items():
         if key in records:

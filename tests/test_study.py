@@ -213,3 +213,18 @@ def test_report_of_a_study_in_progress(data_root, tmp_path):
     assert f"In progress: {2 * per_split} of {2 * per_split} points not run yet (finished per dataset: cora 0 of " \
            f"{2 * per_split};" in report
     assert f"{2 * per_split} points, 0 done, 0 failed" in done.stdout
+    assert "searches on cora (each retrained" in report and "No uniform widths" not in report
+
+
+def test_report_of_a_larger_dataset_says_it_forces_no_widths(data_root, tmp_path):
+    """The reduced protocol skips the forced widths: the report says so instead of an empty table."""
+    from lpgnas.sweepstore import SweepStore
+
+    SweepStore(tmp_path / "s", create=True).close()
+    cmd = [sys.executable, str(REPO / "examples" / "study" / "run_study.py"), "--datasets", "pubmed", "--seeds", "0",
+           "--data-root", str(data_root), "--out", str(tmp_path / "s"), "--report"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = (tmp_path / "s" / "study.md").read_text()
+    assert "No uniform widths are forced in this study: only cora, citeseer run that part" in report
+    assert "| setting |" not in report and "## Time per part" in report
