@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             accs.append(result.test_acc)
             print(f"  {features:<14}  {seed:>4}  {100 * result.test_acc:7.2f}  {result.best_epoch:>10}  "
                   f"{result.epochs_run:>10}", flush=True)
-        spread = f" ± {100 * statistics.stdev(accs):.2f}" if len(accs) > 1 else ""
+        spread = f" ± {100 * statistics.pstdev(accs):.2f}" if len(accs) > 1 else ""  # as the study's tables
         print(f"  {features:<14}  mean  {100 * statistics.fmean(accs):7.2f}{spread}")
     return 0
 
