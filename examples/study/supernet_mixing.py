@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from hwsim.errors import InputError
-from lpgnas.data import load_dataset, resolve_split, split_masks
+from lpgnas.data import dataset_info, load_dataset, resolve_split, split_masks
 from lpgnas.model import as_input, with_self_loops
 from lpgnas.search import GRAD_CLIP, SEARCH_DROPOUT, WEIGHT_LR
 from lpgnas.space import SearchSpace
@@ -86,12 +86,13 @@ def run(dataset: str, path_text: str, vary: tuple[str, ...], epochs: int, lr: fl
     supernet = SuperNet(space, graph.num_features, graph.num_classes, SEARCH_DROPOUT)
     optimizer = torch.optim.Adam(supernet.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
+    weight_decay = dataset_info(dataset).weight_decay  # the search's path L2 (0 on Amazon and Coauthor)
     fixed = path_sample(space, path, vary, None)
     rows, drawn_accs = [], []
     for epoch in range(1, epochs + 1):
         supernet.train()
         logits = supernet(x, edge_index, path_sample(space, path, vary, generator))
-        loss = F.cross_entropy(logits[train_mask], y[train_mask])
+        loss = F.cross_entropy(logits[train_mask], y[train_mask]) + weight_decay / 2 * supernet.path_l2()
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(supernet.parameters(), GRAD_CLIP)
