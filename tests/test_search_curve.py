@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import load_script
 
-_spec = importlib.util.spec_from_file_location("search_curve", REPO / "examples" / "study" / "search_curve.py")
-search_curve = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(search_curve)
+search_curve = load_script("examples/study/search_curve.py")
 
 HISTORY = [{"epoch": e, "train_acc": e / 10, "weight_loss": 10.0 - e, "arch_loss": 0.0} for e in range(1, 8)]
 

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import torch
-from conftest import REPO
+from conftest import load_script
 
 from hwsim.errors import InputError
 from lpgnas.space import SearchSpace
 
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "examples" / "study" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-supernet_mixing = _load("supernet_mixing")
-feature_scaling = _load("feature_scaling")
+supernet_mixing = load_script("examples/study/supernet_mixing.py")
+feature_scaling = load_script("examples/study/feature_scaling.py")
 SPACE = SearchSpace(weight_quants=("f32",), activation_quants=("f32",))
 
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 
 import pytest
-from conftest import REPO
+from conftest import load_script
 
 from hwsim.target import load_target
 
-_spec = importlib.util.spec_from_file_location("validate_published", REPO / "benchmarks" / "validate_published.py")
-validate = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = validate  # dataclasses look their module up there
-_spec.loader.exec_module(validate)
+validate = load_script("benchmarks/validate_published.py")
 
 
 @pytest.mark.parametrize("name", sorted({case.target_file for case in validate.CASES}))

@@ -52,10 +52,6 @@ def parse_path(text: str, space: SearchSpace) -> dict:
     return path
 
 
-def one_hot(index: int, size: int) -> torch.Tensor:
-    return F.one_hot(torch.tensor(index), size).float()
-
-
 def path_sample(space: SearchSpace, path: dict, vary: tuple[str, ...], generator: torch.Generator | None):
     """The supernet's sample: `path` with the `vary` choices drawn uniformly (generator None: none drawn)."""
     sample = []
@@ -66,7 +62,7 @@ def path_sample(space: SearchSpace, path: dict, vary: tuple[str, ...], generator
                 index = int(torch.randint(len(candidates), (), generator=generator))
             else:
                 index = candidates.index(path[name]) if name in path else 0  # quantisers: f32 only
-            picks[name] = one_hot(index, len(candidates))
+            picks[name] = F.one_hot(torch.tensor(index), len(candidates)).float()
         sample.append(picks)
     return sample
 
