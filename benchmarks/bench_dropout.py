@@ -1,4 +1,4 @@
-"""torch's dropout against lpgnas.dropout, side by side in one run, at the sizes a GAT baseline
+"""torch's dropout against lpgnas.nn.dropout, side by side in one run, at the sizes a GAT baseline
 drops out on each dataset: the layer-1 feature non-zeros and the edge coefficients of 8 heads
 (edges with self-loops). Milliseconds per call, forward + backward, p = 0.6 (the GAT paper's),
 one thread, as the study's workers run.
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from timing import milliseconds  # benchmarks/timing.py
 
 from lpgnas.data import load_dataset
-from lpgnas.dropout import dropout
+from lpgnas.nn.dropout import dropout
 
 HEADS, P = 8, 0.6
 

@@ -40,8 +40,8 @@ def quantisation_chain_ms() -> float:
 def epoch_ms(dataset: str, arch_file: str, epochs: int) -> float:
     from dataclasses import replace
 
-    from lpgnas.archfile import load_arch_file
     from lpgnas.data import load_dataset
+    from lpgnas.io.archfile import load_arch_file
     from lpgnas.train import train_once
 
     arch, config = load_arch_file(arch_file)

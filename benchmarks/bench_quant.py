@@ -1,4 +1,4 @@
-"""The search's quantiser mixture Σ_i p_i·r_i·Q_i(x): lpgnas's numba kernels (lpgnas.quantkernels)
+"""The search's quantiser mixture Σ_i p_i·r_i·Q_i(x): lpgnas's numba kernels (lpgnas.quant.kernels)
 against the same mixture in plain torch ops (tests/naive.py), side by side in one run.
 
 Usage: python benchmarks/bench_quant.py [--sizes 100000,1000000,19000000] [--repeat 3]
@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from timing import milliseconds  # noqa: E402  (benchmarks/timing.py)
 
 from hwsim.network import ACTIVATION_QUANTS, WEIGHT_QUANTS  # noqa: E402
-from lpgnas.quant import _Mixture  # noqa: E402
+from lpgnas.quant.quantizers import _Mixture  # noqa: E402
 
 
 def main() -> None:

@@ -12,16 +12,16 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import replace
-from unittest.mock import patch
 
 import torch
 
 from costmodels.tables import build_tables
 from hwsim.target import load_target
-from lpgnas import search
 from lpgnas.data import load_dataset
-from lpgnas.search import SearchConfig, new_state, prepare, search_epochs
-from lpgnas.space import SearchSpace
+from lpgnas.search.config import SearchConfig
+from lpgnas.search.loop import new_state, search_epochs
+from lpgnas.search.problem import prepare
+from lpgnas.search.space import SearchSpace
 
 
 def table_seconds(dataset: str, target_name: str) -> tuple[float, float]:
@@ -48,13 +48,13 @@ def epoch_seconds(problem, epochs: int, repeats: int) -> tuple[float, float]:
     """
     best = {True: float("inf"), False: float("inf")}
     penalty = problem.penalty
-    config = replace(problem.config, epochs=epochs)
+    frozen_arch = replace(problem.config.hparams, warmup_fraction=0.0, arch_lr=0.0)
+    config = replace(problem.config, epochs=epochs, hparams=frozen_arch)
     for _ in range(repeats):
         for with_penalty in (True, False):
             trial = replace(problem, config=config, penalty=penalty if with_penalty else None)
-            with patch.object(search, "WARMUP_FRACTION", 0.0), patch.object(search, "ARCH_LR", 0.0):
-                state = new_state(trial)
-                search_epochs(trial, state, None, progress=False)
+            state = new_state(trial)
+            search_epochs(trial, state, None, progress=False)
             best[with_penalty] = min(best[with_penalty], state.seconds / epochs)
     return best[True], best[False]
 
@@ -85,7 +85,8 @@ def main() -> None:
     torch.set_num_threads(1)
     problem = prepare(SearchConfig(target=args.target, dataset=args.dataset))  # also compiles the kernels
     with_penalty, without = epoch_seconds(problem, args.epochs, args.repeats)
-    print(f"{args.dataset}, search epoch (architecture step scoring {search.ARCH_SAMPLES} paths + weight step), "
+    samples = problem.config.hparams.arch_samples
+    print(f"{args.dataset}, search epoch (architecture step scoring {samples} paths + weight step), "
           f"best of {args.repeats} x {args.epochs} epochs: with penalty {with_penalty * 1e3:.1f} ms, "
           f"without {without * 1e3:.1f} ms, overhead {100 * (with_penalty / without - 1):+.1f} %")
     own = penalty_seconds(problem)

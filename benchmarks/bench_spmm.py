@@ -1,4 +1,4 @@
-"""The sparse products of lpgnas.spmm against the plain ones, side by side in one run.
+"""The sparse products of lpgnas.sparse.ops against the plain ones, side by side in one run.
 
 Usage: python benchmarks/bench_spmm.py [--datasets cora,citeseer] [--widths 16,64,128,512]
                                        [--shapes 1x16,8x8,4x128] [--reduces sum,max] [--scores gene-linear]
@@ -7,18 +7,18 @@ Usage: python benchmarks/bench_spmm.py [--datasets cora,citeseer] [--widths 16,6
 Features: for each dataset's bag-of-words features X and an output width, milliseconds for X·W
 forward alone (the evaluation pass) and forward + backward to W (the training step):
 torch.sparse.mm on COO, torch's CSR product, lpgnas.spmm.sparse_matmul (the numba kernels of
-lpgnas.csrkernels on the cached pattern) and the dense product (features >= 5 % non-zero; nan
+lpgnas.sparse.csr on the cached pattern) and the dense product (features >= 5 % non-zero; nan
 below); repeats scale down with the width (--repeat at 16 columns).
 Aggregation: for the dataset's edges (with self-loops) and H heads of C units, milliseconds for
 Σ_{j→i} α_ji·h_j (and max_{j→i}) with per-head coefficients α, forward and forward + backward to
 h and α, one gathered message per edge reduced by torch_geometric's scatter against
-lpgnas.spmm.aggregate (a CSR product for sum, the numba kernels of lpgnas.maxkernels for max),
+lpgnas.spmm.aggregate (a CSR product for sum, the numba kernels of lpgnas.sparse.segment_max for max),
 with the size of the gathered [E, H, C] tensor the latter never builds.
 Scores: the gene-linear attention score Σ_c g_c·tanh(l_i,c + r_j,c) per edge and head, the plain
 expression over gathered [E, H, C] rows against lpgnas.spmm.gene_linear_score (chunks of edges).
 Sampled products: (A·Bᵀ) at the positions of the dataset's 8-head edge blocks (a coefficient
 gradient of 8-head aggregation), torch's sampled_addmm against lpgnas.csrkernels.csr_sampled, at
-the widths lpgnas.spmm hands the kernel (below SAMPLED_KERNEL_BELOW_WIDTH) and a few above.
+the widths lpgnas.sparse.ops hands the kernel (below SAMPLED_KERNEL_BELOW_WIDTH) and a few above.
 One thread, as the study's workers run.
 """
 
@@ -30,10 +30,10 @@ import torch
 from timing import milliseconds  # benchmarks/timing.py
 from torch_geometric.utils import scatter
 
-from lpgnas.csrkernels import csr_sampled
 from lpgnas.data import load_dataset
-from lpgnas.model import with_self_loops
-from lpgnas.spmm import aggregate, edge_pattern, gene_linear_score, sparse_matmul, sparse_pattern
+from lpgnas.nn.model import with_self_loops
+from lpgnas.sparse.csr import csr_sampled
+from lpgnas.sparse.ops import aggregate, edge_pattern, gene_linear_score, sparse_matmul, sparse_pattern
 
 
 def forward_ms(fn, repeat: int) -> float:

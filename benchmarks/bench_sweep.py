@@ -16,8 +16,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from lpgnas.sweep import run_sweep
-from lpgnas.sweepspec import load_sweep_spec
+from lpgnas.sweep.runner import run_sweep
+from lpgnas.sweep.spec import load_sweep_spec
 
 SWEEP = Path(__file__).resolve().parents[1] / "examples" / "sweeps" / "cora-zcu102-latency.yaml"
 

@@ -10,8 +10,8 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from lpgnas.archfile import load_arch_file
 from lpgnas.data import load_dataset
+from lpgnas.io.archfile import load_arch_file
 from lpgnas.train import train_once
 
 ARCHS = Path(__file__).resolve().parents[1] / "examples" / "archs"

@@ -30,7 +30,11 @@ SCALE_BITS = 32
 BIAS_BITS = 32
 # Attention vectors (a_l, a_r, g) per attention type, each [heads, per-head width]; they are
 # quantised with the weights (the accelerator reads them, see hwsim.kernels).
-ATTENTION_VECTOR_COUNTS = {"const": 0, "gcn": 0, "gat": 2, "sym-gat": 2, "cos": 2, "linear": 1, "gene-linear": 3}
+# The attention vectors each type learns (l scores the target, r the source, g mixes channels):
+# the network's parameters and the words the accelerator reads per attention type.
+ATTENTION_VECTORS = {"const": (), "gcn": (), "gat": ("l", "r"), "sym-gat": ("l", "r"), "cos": ("l", "r"),
+                     "linear": ("r",), "gene-linear": ("l", "r", "g")}
+ATTENTION_VECTOR_COUNTS = {name: len(vectors) for name, vectors in ATTENTION_VECTORS.items()}
 
 AttentionName = Literal["const", "gcn", "gat", "sym-gat", "cos", "linear", "gene-linear"]
 AggregationName = Literal["sum", "mean", "max"]

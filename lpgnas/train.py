@@ -15,11 +15,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hwsim.network import ArchSpec
-from lpgnas.archfile import TrainConfig
 from lpgnas.data import GraphData, split_masks
-from lpgnas.interrupts import Deferred, deferred_interrupts
-from lpgnas.model import QuantGNN, as_input, buffer_size_bytes, model_size_bytes, with_self_loops
-from lpgnas.runio import save_torch
+from lpgnas.io.archfile import TrainConfig
+from lpgnas.io.interrupts import Deferred, deferred_interrupts
+from lpgnas.io.runfiles import save_torch
+from lpgnas.nn.model import QuantGNN, as_input, buffer_size_bytes, model_size_bytes, with_self_loops
 
 # A run given a checkpoint file saves its state there after its first epoch, then once this many
 # seconds have passed, and at the epoch boundary after a Ctrl-C or SIGTERM, as the search does

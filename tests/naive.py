@@ -230,7 +230,7 @@ def mixed_quantize(x, probs, options, max_abs):
     error ‖r_i·Q_i(x) − x‖²/‖x‖² of every option."""
     import torch
 
-    from lpgnas.quant import fake_quant
+    from lpgnas.quant.quantizers import fake_quant
 
     quantized = [fake_quant(x, option, max_abs) for option in options]
     plain = x.detach().reshape(-1)

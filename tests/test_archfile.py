@@ -8,8 +8,8 @@ import pytest
 
 from hwsim.errors import InputError
 from hwsim.network import parse_arch
-from lpgnas.archfile import dump_arch, load_arch_file
-from lpgnas.cli import main
+from lpgnas.cli.main import main
+from lpgnas.io.archfile import dump_arch, load_arch_file
 
 GOOD = """
 layers:

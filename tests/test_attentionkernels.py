@@ -11,7 +11,7 @@ from naive import gene_linear_score as naive_gene_linear
 from naive import pair_score as naive_pair_score
 from torch_geometric.utils import softmax as pyg_softmax
 
-from lpgnas.attentionkernels import (
+from lpgnas.sparse.attention import (
     edge_softmax_backward,
     edge_softmax_forward,
     gene_linear_arguments,
@@ -20,7 +20,7 @@ from lpgnas.attentionkernels import (
     pair_score_backward,
     pair_score_forward,
 )
-from lpgnas.spmm import edge_softmax, pair_score
+from lpgnas.sparse.ops import edge_softmax, pair_score
 
 
 @settings(max_examples=60, deadline=None)
@@ -104,7 +104,7 @@ def test_gene_linear_kernels_equal_the_loop(nodes, edges, heads, width, chunk, s
 
     score = np.full((edges, heads), np.nan)
     grad_left, grad_right, grad_gate = np.zeros_like(left), np.zeros_like(right), np.zeros_like(gate)
-    for start in range(0, edges, chunk):  # as lpgnas.spmm runs them: gather, sigmoid, reduce per chunk
+    for start in range(0, edges, chunk):  # as lpgnas.sparse.ops runs them: gather, sigmoid, reduce per chunk
         doubled = np.empty((min(chunk, edges - start), heads, width))
         gene_linear_arguments(left, right, rows, cols, start, doubled)
         s = 1.0 / (1.0 + np.exp(-doubled))

@@ -15,7 +15,7 @@ from costmodels.tables import build_tables
 from hwsim.graph import Graph
 from hwsim.simulate import simulate
 from hwsim.target import parse_target
-from lpgnas.space import SearchSpace
+from lpgnas.search.space import SearchSpace
 
 
 def random_network(space, rng):

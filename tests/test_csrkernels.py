@@ -11,7 +11,7 @@ from naive import csr_matmul as naive_matmul
 from naive import csr_sampled as naive_sampled
 from naive import csr_transposed_matmul as naive_transposed
 
-from lpgnas.csrkernels import csr_matmul, csr_sampled, csr_transposed_matmul
+from lpgnas.sparse.csr import csr_matmul, csr_sampled, csr_transposed_matmul
 
 
 @settings(max_examples=60, deadline=None)

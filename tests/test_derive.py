@@ -1,4 +1,4 @@
-"""Candidate selection after the search (lpgnas.derive): what is drawn, what is kept, resume."""
+"""Candidate selection after the search (lpgnas.search.derive): what is drawn, what is kept, resume."""
 
 import json
 import shutil
@@ -9,10 +9,12 @@ import pytest
 import torch
 
 from hwsim.network import parse_arch
-from lpgnas.archfile import TrainConfig
-from lpgnas.derive import draw_candidates, network_cost
-from lpgnas.report import render_search
-from lpgnas.search import SearchConfig, prepare, run_search
+from lpgnas.cli.report import render_search
+from lpgnas.io.archfile import TrainConfig
+from lpgnas.search.config import SearchConfig
+from lpgnas.search.derive import draw_candidates, network_cost
+from lpgnas.search.problem import prepare
+from lpgnas.search.run import run_search
 from lpgnas.train import train_once
 
 QUICK = TrainConfig(lr=0.01, weight_decay=5e-4, dropout=0.5, epochs=20, patience=20)

@@ -1,4 +1,4 @@
-"""lpgnas.dropout: the keep rate, the scaling, the gradient and the seeding of its masks."""
+"""lpgnas.nn.dropout: the keep rate, the scaling, the gradient and the seeding of its masks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from lpgnas.dropout import dropout
+from lpgnas.nn.dropout import dropout
 
 
 def test_outside_training_the_input_passes_unchanged():

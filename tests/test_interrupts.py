@@ -4,7 +4,7 @@ import signal
 
 import pytest
 
-from lpgnas.interrupts import deferred_interrupts
+from lpgnas.io.interrupts import deferred_interrupts
 
 
 def test_first_signal_is_held_until_reraised():

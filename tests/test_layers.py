@@ -4,8 +4,8 @@ from helpers import ring_graph
 from torch_geometric.nn import GATConv, GCNConv
 
 from hwsim.network import AGGREGATIONS, ATTENTIONS, QuantSpec, has_coefficients
-from lpgnas.layers import QuantGNNConv
-from lpgnas.model import with_self_loops
+from lpgnas.nn.layers import QuantGNNConv
+from lpgnas.nn.model import with_self_loops
 
 F32 = QuantSpec("f32", "f32", "f32", "f32")
 

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from naive import segment_max
 
-from lpgnas.maxkernels import segment_max_backward, segment_max_forward, segment_max_values
+from lpgnas.sparse.segment_max import segment_max_backward, segment_max_forward, segment_max_values
 
 
 @settings(max_examples=80, deadline=None)

@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hwsim.network import parse_arch
-from lpgnas.model import QuantGNN, buffer_size_bytes, model_size_bits
+from lpgnas.nn.model import QuantGNN, buffer_size_bytes, model_size_bits
 
 Q = {"weight": "q4", "feature": "q8", "message": "q8"}
 

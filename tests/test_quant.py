@@ -7,8 +7,8 @@ from hypothesis.extra.numpy import arrays
 from naive import mixed_quantize as naive_mixture
 
 from hwsim.network import WEIGHT_QUANTS
-from lpgnas.quant import Quantizer, _Mixture, abs_max, binarize, fake_quant, integer_max, ternarize
-from lpgnas.quantkernels import sum_of_squares
+from lpgnas.quant.kernels import sum_of_squares
+from lpgnas.quant.quantizers import Quantizer, _Mixture, abs_max, binarize, fake_quant, integer_max, ternarize
 
 FIXED = ["q2", "q4", "q8", "q16"]
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32)
@@ -60,7 +60,7 @@ def test_binary_and_ternary_values_by_hand():
 @settings(max_examples=80, deadline=None)
 @given(x=tensors, option=st.sampled_from(FIXED), shrink=st.floats(0.3, 1.0))
 def test_fake_quant_equals_torch_fake_quantize_bit_for_bit(x, option, shrink):
-    """lpgnas.quant keeps torch's fused kernel's arithmetic (and its gradient mask) in plain ops."""
+    """lpgnas.quant.quantizers keeps torch's fused kernel's arithmetic (and its gradient mask) in plain ops."""
     q = integer_max(option)
     max_abs = max(float(x.abs().max()) * shrink, 1e-12)  # a calibrated range clips some values
     ours = x.clone().requires_grad_(True)

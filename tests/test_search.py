@@ -12,16 +12,20 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import load_script
 
 from hwsim.errors import InputError
 from hwsim.network import parse_arch
-from lpgnas.archfile import TrainConfig
-from lpgnas.cli import main
+from lpgnas.cli.main import main
 from lpgnas.data import KIPF_WEIGHT_DECAY, dataset_info
-from lpgnas.model import as_input, with_self_loops
-from lpgnas.probe import pair_scores
-from lpgnas.search import SearchConfig, frozen, new_state, prepare, run_search, search_epochs
+from lpgnas.io.archfile import TrainConfig
+from lpgnas.nn.model import as_input, with_self_loops
+from lpgnas.search.config import SearchConfig
+from lpgnas.search.loop import frozen, new_state, search_epochs
+from lpgnas.search.problem import prepare
+from lpgnas.search.run import run_search
 
+pair_scores = load_script("examples/study/probe.py").pair_scores
 QUICK = TrainConfig(lr=0.01, weight_decay=5e-4, dropout=0.5, epochs=20, patience=20)
 
 

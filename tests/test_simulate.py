@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from lpgnas.cli import main
+from lpgnas.cli.main import main
 
 GAT = "examples/archs/gat-w4a8.yaml"
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch_geometric.utils import scatter
 
-from lpgnas import spmm
-from lpgnas.model import with_self_loops
-from lpgnas.spmm import (
+from lpgnas.nn.model import with_self_loops
+from lpgnas.sparse import ops as spmm
+from lpgnas.sparse.ops import (
     _EDGE_PATTERNS,
     _PATTERNS,
     aggregate,

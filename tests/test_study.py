@@ -8,9 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 from lpgnas.data import dataset_info
-from lpgnas.study import (
+from lpgnas.sweep.store import Record, read_records
+
+load_script("examples/study/study.py")
+from study import (  # noqa: E402
     BASELINES,
     FORCED_SOURCES,
     FULL_PROTOCOL,
@@ -27,7 +31,6 @@ from lpgnas.study import (
     phase1,
     phase2,
 )
-from lpgnas.sweepstore import Record, read_records
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -179,12 +182,12 @@ def test_quick_study_runs_every_path(data_root, tmp_path):
 
 
 def test_missing_datasets_are_skipped_with_a_reason(data_root, tmp_path):
-    from lpgnas.study import available
+    from study import available
 
     present, skipped = available(("cora", "nonexistent"), str(data_root))
     assert present == ["cora"] and "nonexistent" in skipped["nonexistent"]
     with pytest.raises(Exception, match="none of the study's datasets"):
-        from lpgnas.study import run_study
+        from study import run_study
 
         run_study(StudyConfig(datasets=("nonexistent",)), str(tmp_path / "s"), data_root=str(data_root))
 
@@ -207,7 +210,7 @@ def test_report_of_a_study_in_progress(data_root, tmp_path):
            "--data-root", str(data_root), "--out", str(tmp_path / "s"), "--report"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "not a sweep directory" in done.stderr and done.stderr.count("\n") == 1
-    from lpgnas.sweepstore import SweepStore
+    from lpgnas.sweep.store import SweepStore
 
     SweepStore(tmp_path / "s", create=True).close()
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -222,7 +225,7 @@ def test_report_of_a_study_in_progress(data_root, tmp_path):
 
 def test_report_of_a_larger_dataset_says_it_forces_no_widths(data_root, tmp_path):
     """The reduced protocol skips the forced widths: the report says so instead of an empty table."""
-    from lpgnas.sweepstore import SweepStore
+    from lpgnas.sweep.store import SweepStore
 
     SweepStore(tmp_path / "s", create=True).close()
     cmd = [sys.executable, str(REPO / "examples" / "study" / "run_study.py"), "--datasets", "pubmed", "--seeds", "0",

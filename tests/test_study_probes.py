@@ -7,7 +7,7 @@ import torch
 from conftest import load_script
 
 from hwsim.errors import InputError
-from lpgnas.space import SearchSpace
+from lpgnas.search.space import SearchSpace
 
 supernet_mixing = load_script("examples/study/supernet_mixing.py")
 feature_scaling = load_script("examples/study/feature_scaling.py")

@@ -7,10 +7,10 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lpgnas.model import QuantGNN
-from lpgnas.search import TEMPERATURES, best_temperature, score_loss
-from lpgnas.space import SearchSpace
-from lpgnas.supernet import ArchController, SuperNet
+from lpgnas.nn.model import QuantGNN
+from lpgnas.search.loss import TEMPERATURES, best_temperature, score_loss
+from lpgnas.search.space import SearchSpace
+from lpgnas.search.supernet import ArchController, SuperNet
 
 
 def _ring(num_nodes: int) -> torch.Tensor:

@@ -16,12 +16,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hwsim.errors import InputError
-from lpgnas.cli import main
+from lpgnas.cli.main import main
 from lpgnas.data import KIPF_WEIGHT_DECAY, dataset_info
-from lpgnas.pareto import frontier
-from lpgnas.sweep import NOT_STARTED, _label, execute, run_local, run_points, run_sweep
-from lpgnas.sweepspec import Point, SweepSpec, expand, load_sweep_spec
-from lpgnas.sweepstore import DB_NAME, SweepStore, read_records
+from lpgnas.sweep.pareto import frontier
+from lpgnas.sweep.runner import NOT_STARTED, _label, execute, run_local, run_points, run_sweep
+from lpgnas.sweep.spec import Point, SweepSpec, expand, load_sweep_spec
+from lpgnas.sweep.store import DB_NAME, SweepStore, read_records
 
 # Short points: a few search epochs and a capped retraining keep one point to a few seconds.
 QUICK = {"epochs": 4, "retrain_epochs": 10}
@@ -80,8 +80,8 @@ def test_every_point_trains_with_its_datasets_weight_decay(monkeypatch, tmp_path
         used.append(train.weight_decay)
         raise RuntimeError("recorded")
 
-    monkeypatch.setattr("lpgnas.sweep.load_dataset", lambda *args: None)
-    monkeypatch.setattr("lpgnas.sweep.train_once", train_once)
+    monkeypatch.setattr("lpgnas.sweep.runner.load_dataset", lambda *args: None)
+    monkeypatch.setattr("lpgnas.sweep.runner.train_once", train_once)
     for point in points:
         if point.kind == "baseline":
             assert execute(point, str(tmp_path), None)["error"] == "RuntimeError: recorded"
@@ -316,18 +316,18 @@ def test_no_point_starts_after_the_deadline_and_a_later_run_takes_them(tmp_path)
 def test_a_resumed_point_records_the_time_of_its_earlier_runs(monkeypatch, tmp_path):
     """A point's seconds are its run's wall clock, or the compute time its result records where
     that is longer: a point resumed after an interruption also counts the earlier runs' epochs."""
-    monkeypatch.setattr("lpgnas.sweep._row", lambda *args: {})
+    monkeypatch.setattr("lpgnas.sweep.runner._row", lambda *args: {})
     baseline = Point("b", "baseline", "cora", 0, ("zcu102",), {})
     (tmp_path / "runs" / "b").mkdir(parents=True)  # trained to the end before the interruption
     (tmp_path / "runs" / "b" / "result.json").write_text(json.dumps(
         {"timing": {"retrain_s": 1234.5}, "hw_by_target": {"zcu102": {}}}))
     assert execute(baseline, str(tmp_path), None)["seconds"] == 1234.5
     timing = {"search_s": 100.0, "retrain_s": 10.0, "tables_s": 0.5, "select_s": 50.0}
-    monkeypatch.setattr("lpgnas.sweep.run_search", lambda *args, **kwargs: {
+    monkeypatch.setattr("lpgnas.sweep.runner.run_search", lambda *args, **kwargs: {
         "timing": timing, "hw": {}, "target": "zcu102"})
     search = Point("s", "search", "cora", 0, ("zcu102",), {})
     assert execute(search, str(tmp_path), None)["seconds"] == 160.5
-    monkeypatch.setattr("lpgnas.sweep.run_search", lambda *args, **kwargs: {
+    monkeypatch.setattr("lpgnas.sweep.runner.run_search", lambda *args, **kwargs: {
         "timing": {"search_s": 0.0}, "hw": {}, "target": "zcu102"})
     assert 0 < execute(search, str(tmp_path), None)["seconds"] < 60  # the wall clock, when longer
 

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from hwsim.network import parse_arch
-from lpgnas.archfile import TrainConfig
-from lpgnas.cli import main
+from lpgnas.cli.main import main
 from lpgnas.data import GraphData
+from lpgnas.io.archfile import TrainConfig
 from lpgnas.train import train_once
 
 
@@ -86,15 +86,15 @@ def test_train_json_on_cora(data_root, capsys):
 
 
 def test_train_weight_decay_overrides_the_arch_files(data_root, monkeypatch, capsys):
-    import lpgnas.commands
+    import lpgnas.cli.commands
 
-    used, real = [], lpgnas.commands.train_once
+    used, real = [], lpgnas.cli.commands.train_once
 
     def spy(graph, arch, config, *args, **kwargs):
         used.append(config.weight_decay)
         return real(graph, arch, config, *args, **kwargs)
 
-    monkeypatch.setattr(lpgnas.commands, "train_once", spy)
+    monkeypatch.setattr(lpgnas.cli.commands, "train_once", spy)
     for extra in ([], ["--weight-decay", "0"]):
         assert main(["train", "--arch", "examples/archs/gcn.yaml", "--dataset", "cora", "--data-root",
                      str(data_root), "--epochs", "2", *extra, "--json"]) == 0

@@ -19,9 +19,9 @@ import sys
 from dataclasses import replace
 
 from hwsim.errors import InputError
-from lpgnas.archfile import load_arch_file
 from lpgnas.data import dataset_info, load_dataset, resolve_split
-from lpgnas.sweepspec import baseline_path
+from lpgnas.io.archfile import load_arch_file
+from lpgnas.sweep.spec import baseline_path
 from lpgnas.train import train_once
 
 

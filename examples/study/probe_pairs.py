@@ -1,5 +1,5 @@
 """Print the validation score of every (attention, aggregation) pair of one layer on a search's
-trained supernet, the rest of the derived network held fixed (lpgnas.probe).
+trained supernet, the rest of the derived network held fixed (probe).
 
 Usage: python examples/study/probe_pairs.py RUN_DIR [--layer 1]
 RUN_DIR is an `lpgnas-hw search --out` directory (or a study's runs/<point>) with checkpoint.pt.
@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from probe import pair_scores
+
 from hwsim.errors import InputError
-from lpgnas.probe import pair_scores
 
 
 def main(argv: list[str] | None = None) -> int:

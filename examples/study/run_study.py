@@ -24,10 +24,10 @@ import sys
 import time
 
 import torch
+from study import DATASETS, StudyConfig, run_study
 
 from hwsim.errors import InputError
-from lpgnas.cli import OneLineParser, positive_float, start_by
-from lpgnas.study import DATASETS, StudyConfig, run_study
+from lpgnas.cli.main import OneLineParser, positive_float, start_by
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="networks each search trains to pick its derived one (default: 8; 1: the argmax)")
     parser.add_argument("--larger-candidates", type=int, default=2,
                         help="the same on the datasets beyond Cora and CiteSeer (default: 2; see "
-                             "lpgnas.study.FULL_PROTOCOL)")
+                             "study.FULL_PROTOCOL)")
     parser.add_argument("--larger-epochs", type=int, default=200,
                         help="search epochs on the datasets beyond Cora and CiteSeer (default: 200; see "
-                             "lpgnas.study.FULL_PROTOCOL)")
+                             "study.FULL_PROTOCOL)")
     parser.add_argument("--retry-failed", action="store_true", help="run the points that failed before again")
     parser.add_argument("--import-records", metavar="FILE",
                         help="first add the points finished in FILE, a records.jsonl another study wrote")

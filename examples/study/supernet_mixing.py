@@ -26,10 +26,10 @@ import torch.nn.functional as F
 
 from hwsim.errors import InputError
 from lpgnas.data import dataset_info, load_dataset, resolve_split, split_masks
-from lpgnas.model import as_input, with_self_loops
-from lpgnas.search import GRAD_CLIP, SEARCH_DROPOUT, WEIGHT_LR
-from lpgnas.space import SearchSpace
-from lpgnas.supernet import SuperNet
+from lpgnas.nn.model import as_input, with_self_loops
+from lpgnas.search.hparams import SearchHyperParams
+from lpgnas.search.space import SearchSpace
+from lpgnas.search.supernet import SuperNet
 from lpgnas.train import accuracy, seed_everything
 
 PATH_FIELDS = ("attention", "aggregation", "activation", "hidden", "heads")
@@ -79,7 +79,7 @@ def run(dataset: str, path_text: str, vary: tuple[str, ...], epochs: int, lr: fl
     split = resolve_split(dataset, "full")
     train_mask, val_mask, _ = split_masks(graph, split, seed)
     x, edge_index, y = as_input(graph.x), with_self_loops(graph.edge_index, graph.num_nodes), graph.y
-    supernet = SuperNet(space, graph.num_features, graph.num_classes, SEARCH_DROPOUT)
+    supernet = SuperNet(space, graph.num_features, graph.num_classes, SearchHyperParams().search_dropout)
     optimizer = torch.optim.Adam(supernet.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
     weight_decay = dataset_info(dataset).weight_decay  # the search's path L2 (0 on Amazon and Coauthor)
@@ -91,7 +91,7 @@ def run(dataset: str, path_text: str, vary: tuple[str, ...], epochs: int, lr: fl
         loss = F.cross_entropy(logits[train_mask], y[train_mask]) + weight_decay / 2 * supernet.path_l2()
         optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(supernet.parameters(), GRAD_CLIP)
+        torch.nn.utils.clip_grad_norm_(supernet.parameters(), SearchHyperParams().grad_clip)
         optimizer.step()
         drawn_accs.append(accuracy(logits.detach(), y, train_mask))
         if epoch % WINDOW == 0:
@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"choices drawn per step, comma-separated from {','.join(PATH_FIELDS)}")
     parser.add_argument("--path", default="gcn,sum,relu,64,1", help="the fixed path (default: gcn,sum,relu,64,1)")
     parser.add_argument("--epochs", type=int, default=150)
-    parser.add_argument("--lr", type=float, default=WEIGHT_LR, help=f"weight rate (default: the search's {WEIGHT_LR})")
+    parser.add_argument("--lr", type=float, default=SearchHyperParams().weight_lr,
+                        help="weight rate (default: the search's weight_lr)")
     parser.add_argument("--binary-features", action="store_true", help="train on x > 0, not row-normalised x")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

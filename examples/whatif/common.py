@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from hwsim.simulate import simulate
-from lpgnas.archfile import load_arch_file
 from lpgnas.data import load_dataset
+from lpgnas.io.archfile import load_arch_file
 
 ARCHS = Path(__file__).resolve().parents[1] / "archs"
 

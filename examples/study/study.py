@@ -25,11 +25,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 from hwsim.errors import InputError  # noqa: E402
 from hwsim.network import WEIGHT_QUANTS, has_coefficients  # noqa: E402
 from lpgnas.data import dataset_info, load_dataset  # noqa: E402
-from lpgnas.pareto import frontier, png_bytes  # noqa: E402
-from lpgnas.runio import write_atomic, write_text  # noqa: E402
-from lpgnas.sweep import run_points  # noqa: E402
-from lpgnas.sweepspec import Point, baseline_path, dataset_training, point_key  # noqa: E402
-from lpgnas.sweepstore import Record, SweepStore, read_records  # noqa: E402
+from lpgnas.io.runfiles import write_atomic, write_text  # noqa: E402
+from lpgnas.sweep.pareto import frontier, png_bytes  # noqa: E402
+from lpgnas.sweep.runner import run_points  # noqa: E402
+from lpgnas.sweep.spec import Point, baseline_path, dataset_training, point_key  # noqa: E402
+from lpgnas.sweep.store import Record, SweepStore, read_records  # noqa: E402
 
 DATASETS = ("cora", "citeseer", "pubmed", "computers", "photo", "cs", "physics")
 BASELINES = ("gcn", "gcn-w8a8", "gcn-w4a8", "gat", "gat-w8a8", "gat-w4a8", "sage-mean", "sage-mean-w8a8",
@@ -85,7 +85,7 @@ class StudyConfig:
     epochs: int = 500  # search epochs
     retrain_epochs: int | None = None  # cap for retraining searched and forced networks
     train_epochs: int | None = None  # cap for the manual baselines (None: their arch files' epochs)
-    candidates: int = 8  # networks each search trains to pick its derived one (lpgnas.derive)
+    candidates: int = 8  # networks each search trains to pick its derived one (lpgnas.search.derive)
     larger_candidates: int = 2  # the same, on the datasets outside FULL_PROTOCOL
     larger_epochs: int = 200  # search epochs on the datasets outside FULL_PROTOCOL
     threads: int = 1
@@ -441,7 +441,7 @@ def write_report(out: Path, config: StudyConfig, points: list[Point], records: d
         lines += ["", knee_verdict(summary)]
     else:
         lines += ["", f"No uniform widths are forced in this study: only {', '.join(FULL_PROTOCOL)} run that part "
-                  "of the protocol (the larger datasets skip it, see lpgnas.study.FULL_PROTOCOL)."]
+                  "of the protocol (the larger datasets skip it, see study.FULL_PROTOCOL)."]
     lines += ["", "## Time per part", "", "| dataset | part | points | seconds |", "| --- | --- | --- | --- |"]
     parts: dict[tuple[str, str], list[float]] = defaultdict(list)
     for key, point in by_key.items():

@@ -9,13 +9,13 @@ from torch import Tensor, nn
 from torch_geometric.utils import add_self_loops, remove_self_loops
 
 from hwsim.network import BIAS_BITS, QUANT_BITS, SCALE_BITS, ArchSpec
-from lpgnas.layers import QuantGNNConv, resolve_activation
+from lpgnas.nn.layers import QuantGNNConv, resolve_activation
 
 
 def with_self_loops(edge_index: Tensor, num_nodes: int) -> Tensor:
     """The edge list every layer aggregates over: the graph's edges plus one self-loop per node,
     sorted by target, then source. That is the CSR order the aggregation and the attention
-    softmax stream (lpgnas.spmm), so their per-edge values need no permutation."""
+    softmax stream (lpgnas.sparse.ops), so their per-edge values need no permutation."""
     edge_index, _ = remove_self_loops(edge_index)
     edge_index, _ = add_self_loops(edge_index, num_nodes=num_nodes)
     src, dst = edge_index

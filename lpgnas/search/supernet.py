@@ -2,7 +2,7 @@
 
 Architecture choices are sampled per step with hard Gumbel-softmax, so one path runs and
 memory stays that of one network; their logits learn from the sampled path's validation loss
-through a score-function estimator (see lpgnas.search for why not the straight-through gate).
+through a score-function estimator (see lpgnas.search.run for why not the straight-through gate).
 Widths share weights: a layer holds its largest weight tensor and takes the sampled (heads,
 hidden) block out of it, with one fixed input row per unit of the layer before
 (SuperLayer.input_rows). A quantisation choice either mixes the tensor quantised at every
@@ -17,13 +17,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hwsim.network import HEAD_COUNTS, HIDDEN_SIZES, ArchSpec, has_coefficients
-from lpgnas.dropout import dropout
-from lpgnas.layers import ATTENTION_VECTORS, edge_coefficients, resolve_activation
-from lpgnas.quant import Quantizer
-from lpgnas.quantkernels import sum_of_squares
-from lpgnas.space import QUANT_CHOICES, SearchSpace
-from lpgnas.spmm import aggregate, cached_pattern, sparse_matmul
+from hwsim.network import ATTENTION_VECTORS, HEAD_COUNTS, HIDDEN_SIZES, ArchSpec, has_coefficients
+from lpgnas.nn.dropout import dropout
+from lpgnas.nn.layers import edge_coefficients, resolve_activation
+from lpgnas.quant.kernels import sum_of_squares
+from lpgnas.quant.quantizers import Quantizer
+from lpgnas.search.space import QUANT_CHOICES, SearchSpace
+from lpgnas.sparse.ops import aggregate, cached_pattern, sparse_matmul
 
 Sample = dict[str, Tensor]  # choice name -> one-hot (architecture) or probabilities (quantisation)
 TYPICAL_WIDTH = 64  # the width the supernet's weights are initialised for (see reset_parameters)
@@ -74,10 +74,10 @@ class ArchController(nn.Module):
         """Hard Gumbel-softmax samples of the architecture choices, and the quantisation choices:
         `mix` softmax(β) (the architecture step), `draw` a hard sample (the weight step: the
         weights train under the widths the network will really run), `widest` every tensor at
-        its widest candidate (the warm-up, see lpgnas.search).
+        its widest candidate (the warm-up, see lpgnas.search.run).
 
         Architecture samples are constant one-hots: their logits learn from the score-function
-        term of `log_prob` (see lpgnas.search).
+        term of `log_prob` (see lpgnas.search.run).
         """
         if quant not in ("mix", "draw", "widest"):
             raise ValueError(f"Could not resolve quantisation sampling {quant!r} "
@@ -284,7 +284,7 @@ class SuperNet(nn.Module):
         """Σ over the mixed tensors of the last forward of E_p[‖Q(x) − x‖² / ‖x‖²].
 
         The search adds it to the architecture loss as an accuracy prior on the bit widths
-        (see lpgnas.search): differentiable in the quantisation probabilities only.
+        (see lpgnas.search.run): differentiable in the quantisation probabilities only.
         """
         terms = [q.distortion for layer in self.layers
                  for q in (layer.q_weight, layer.q_feature, layer.q_message, layer.q_attention)

@@ -13,18 +13,19 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pydantic
 
 from hwsim.errors import InputError, StrictModel, from_validation_error
 from hwsim.files import read_yaml
 from hwsim.target import PRESET_DIR, load_target, resolve_target_path
-from lpgnas.archfile import load_arch_file
 from lpgnas.data import DATASETS, KIPF_WEIGHT_DECAY, dataset_info, resolve_split
-from lpgnas.space import parse_quant_choices
+from lpgnas.io.archfile import load_arch_file
+from lpgnas.search.hparams import SearchHyperParams, parse_hyperparams
+from lpgnas.search.space import parse_quant_choices
 
-ARCH_DIR = Path(__file__).resolve().parents[1] / "examples" / "archs"
+ARCH_DIR = Path(__file__).resolve().parents[2] / "examples" / "archs"
 # The manual reference networks of every sweep plot (issue 5): GCN and GAT at three precisions.
 DEFAULT_BASELINES = ("gcn", "gcn-w8a8", "gcn-w4a8", "gat", "gat-w8a8", "gat-w4a8")
 # The search's default latency weight (lpgnas-hw search --latency-weight); a budget sweep uses 0
@@ -51,6 +52,7 @@ class _SweepFile(StrictModel):
     threads: pydantic.PositiveInt = 1
     nohw_reference: bool = True
     baselines: list[str] = list(DEFAULT_BASELINES)
+    hparams: dict[str, Any] = {}  # search hyper-parameters (lpgnas.search.hparams), validated there
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class SweepSpec:
     threads: int = 1
     nohw_reference: bool = True
     baselines: tuple[str, ...] = DEFAULT_BASELINES
+    hparams: SearchHyperParams = field(default_factory=SearchHyperParams)
     data_root: str | None = field(default=None, compare=False)
 
     @property
@@ -96,6 +99,7 @@ def load_sweep_spec(path: str | None, overrides: dict, data_root: str | None = N
     except pydantic.ValidationError as err:
         raise from_validation_error(source, err) from None
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in model.model_dump().items()}
+    values["hparams"] = parse_hyperparams(values["hparams"], f"{source}: hparams")
     spec = SweepSpec(**values, data_root=data_root)
     _check(spec, source)
     return spec
@@ -166,7 +170,7 @@ def _g(value: float) -> str:
 def dataset_training(dataset: str) -> dict:
     """The point options that carry `dataset`'s own weight decay (DatasetInfo.weight_decay) into
     its searches and trainings. Empty where that is Kipf's 5e-4, which a point without the option
-    means (lpgnas.sweep): so the points made before the setting existed keep their keys and
+    means (lpgnas.sweep.runner): so the points made before the setting existed keep their keys and
     their meaning, and the ones on the Amazon and Coauthor graphs got new keys with it."""
     weight_decay = dataset_info(dataset).weight_decay
     return {} if weight_decay == KIPF_WEIGHT_DECAY else {"weight_decay": weight_decay}
@@ -177,6 +181,8 @@ def expand(spec: SweepSpec) -> list[Point]:
     points: list[Point] = []
     shared = {"layers": spec.layers, "epochs": spec.epochs, "retrain_epochs": spec.retrain_epochs,
               "split": spec.split, "quant_choices": spec.quant_choices, "threads": spec.threads}
+    if spec.hparams.non_default():  # only the changed ones, so points under the defaults keep their keys
+        shared["hparams"] = spec.hparams.non_default()
     targets = tuple(_target_spec(t) for t in spec.targets)
     for dataset in spec.datasets:
         for seed in spec.seeds:

@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from hwsim.network import QUANT_BITS
-from lpgnas.quantkernels import (
+from lpgnas.quant.kernels import (
     BINARY,
     F32,
     TERNARY,
@@ -233,7 +233,7 @@ class Quantizer(nn.Module):
 
 class _Mixture(torch.autograd.Function):
     """Σ_i p_i·r_i·Q_i(x) with r_i = <x, Q_i(x)> / ‖Q_i(x)‖² (constant in the backward pass; 1 for
-    f32 and for a single option) and each Q_i straight-through, as lpgnas.quantkernels streams
+    f32 and for a single option) and each Q_i straight-through, as lpgnas.quant.kernels streams
     it; also returns the squared errors ‖r_i·Q_i(x) − x‖² / ‖x‖² per option (no gradient).
     Each Q_i(x) equals fake_quant(x, option_i, max_abs) bit for bit."""
 
@@ -265,7 +265,7 @@ class _Mixture(torch.autograd.Function):
 
 
 def _option_table(x: Tensor, options: tuple[str, ...], max_abs: Tensor | None) -> tuple[np.ndarray, ...]:
-    """(kinds, invs, scales, limits, magnitudes, thresholds) of lpgnas.quantkernels for `options`
+    """(kinds, invs, scales, limits, magnitudes, thresholds) of lpgnas.quant.kernels for `options`
     on x: the same scales and magnitudes as fake_quant's (max_abs, or max|x|), binarize's and
     ternarize's."""
     dtype = x.numpy().dtype

@@ -17,7 +17,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display on a cluster node or in CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lpgnas.runio import write_atomic, write_text  # noqa: E402
+from lpgnas.io.runfiles import write_atomic, write_text  # noqa: E402
 
 # (row field, axis label, file suffix)
 COSTS = (("latency_ms", "simulated latency (ms)", "latency"),

@@ -12,10 +12,12 @@ from pathlib import Path
 from hwsim.errors import InputError
 from hwsim.simulate import simulate
 from hwsim.target import load_target, preset_names
-from lpgnas.archfile import load_arch_file
 from lpgnas.data import load_dataset, resolve_split
-from lpgnas.progress import progress_bar
-from lpgnas.search import SearchConfig, run_config
+from lpgnas.io.archfile import load_arch_file
+from lpgnas.io.progress import progress_bar
+from lpgnas.search.config import SearchConfig
+from lpgnas.search.hparams import load_hyperparams
+from lpgnas.search.run import run_config
 from lpgnas.train import summarize, train_once
 
 
@@ -90,4 +92,5 @@ def search_config(args) -> SearchConfig:
         latency_budget_ms=args.latency_budget_ms, buffer_budget_kib=args.buffer_budget_kib,
         budget_weight=args.budget_weight, quant_choices=args.quant_choices, no_hw=args.no_hw,
         threads=args.threads, out=out, retrain_epochs=args.retrain_epochs,
-        candidates=args.candidates, weight_decay=args.weight_decay)
+        candidates=args.candidates, weight_decay=args.weight_decay,
+        hparams=load_hyperparams(args.hparams, args.hparam))

@@ -16,27 +16,22 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hwsim.errors import InputError
 from hwsim.simulate import Report, simulate
-from lpgnas.progress import progress_bar
-from lpgnas.runio import read_json, write_json
-from lpgnas.space import Network
+from lpgnas.io.progress import progress_bar
+from lpgnas.io.runfiles import read_json, write_json
+from lpgnas.search.loop import SearchState
+from lpgnas.search.problem import Problem
+from lpgnas.search.space import Network
 from lpgnas.train import SeedResult, train_once
-
-if TYPE_CHECKING:
-    from lpgnas.search import Problem, SearchState
 
 # Candidates train with the full retraining schedule (early stopping, up to 1000 epochs), not a
 # short one: after the GCN paper's 200 epochs the study's Cora candidates scored 0.78-0.88 on
 # validation, ranked by how fast they learnt (their best epochs reach 700), and after the full
-# schedule 0.86-0.90 (docs/search-tuning.md, session 12).
-# Candidates are drawn from softmax(SHARPNESS·α) = p^2 renormalised: p itself is near-flat over
-# 3-7 candidates for many choices, so plain draws are mostly far from the argmax.
-SHARPNESS = 2.0
+# schedule 0.86-0.90 (docs/search-tuning.md, "Candidate selection").
 
 
 def network_cost(problem: Problem, network: Network) -> Report:
@@ -105,12 +100,13 @@ def derive(problem: Problem, state: SearchState) -> dict:
 
 
 def draw_candidates(problem: Problem, searched: dict, count: int) -> list[tuple[Network, list[str]]]:
-    """The derived network, then up to count − 1 distinct networks drawn from softmax(SHARPNESS·α)
-    (repaired to the budgets like the argmax; one that cannot be is skipped). Deterministic in
-    the search seed, so a resumed selection draws the same list."""
+    """The derived network, then up to count − 1 distinct networks drawn from
+    softmax(candidate_sharpness·α) (repaired to the budgets like the argmax; one that cannot be
+    is skipped). Deterministic in the search seed, so a resumed selection draws the same list."""
     rng = np.random.default_rng(problem.config.seed)
+    sharpness = problem.config.hparams.candidate_sharpness
     probs = searched["probabilities"]
-    sharpened = [{name: np.asarray(p, dtype=np.float64) ** SHARPNESS for name, p in layer.items()}
+    sharpened = [{name: np.asarray(p, dtype=np.float64) ** sharpness for name, p in layer.items()}
                  for layer in probs]
     candidates = [(searched["network"], list(searched["repairs"]))]
     seen = {_arch_key(problem, searched["network"])}
@@ -119,7 +115,7 @@ def draw_candidates(problem: Problem, searched: dict, count: int) -> list[tuple[
             break
         network = [{name: int(rng.choice(len(w), p=w / w.sum())) for name, w in layer.items()} for layer in sharpened]
         for layer, joint in zip(network, searched.get("pairs", [])):  # attention and aggregation drawn together
-            weights = np.asarray(joint, dtype=np.float64).reshape(-1) ** SHARPNESS
+            weights = np.asarray(joint, dtype=np.float64).reshape(-1) ** sharpness
             pair = int(rng.choice(len(weights), p=weights / weights.sum()))
             layer["attention"], layer["aggregation"] = divmod(pair, len(joint[0]))
         repairs: list[str] = []

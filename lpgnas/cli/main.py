@@ -74,8 +74,8 @@ def _add_train(sub) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from lpgnas.commands import run_train
-    from lpgnas.report import render_train
+    from lpgnas.cli.commands import run_train
+    from lpgnas.cli.report import render_train
 
     result = run_train(args.arch, args.dataset, args.data_root, args.split, args.seeds, args.epochs,
                        args.threads, progress=True, weight_decay=args.weight_decay)
@@ -136,6 +136,7 @@ def _add_search(sub) -> None:
     p.add_argument("--weight-decay", type=nonnegative_float,
                    help="L2 weight decay of the supernet's paths and of retraining (default: the dataset's; "
                         "5e-4 on Cora, CiteSeer, PubMed)")
+    _add_hparams(p)
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default: 1)")
     p.add_argument("--out", help="run directory (default: runs/DATASET-TARGET-sSEED-TIME)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its directory")
@@ -143,10 +144,17 @@ def _add_search(sub) -> None:
     p.set_defaults(func=_run_search)
 
 
+def _add_hparams(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hparams", metavar="FILE", help="YAML mapping of search hyper-parameters (names: "
+                   "lpgnas.search.hparams.SearchHyperParams; defaults and reasons: docs/search-tuning.md)")
+    p.add_argument("--hparam", action="append", metavar="NAME=VALUE",
+                   help="one search hyper-parameter, over --hparams (repeat for several)")
+
+
 def _run_search(args: argparse.Namespace) -> int:
-    from lpgnas.commands import search_config
-    from lpgnas.report import render_search
-    from lpgnas.search import run_search
+    from lpgnas.cli.commands import search_config
+    from lpgnas.cli.report import render_search
+    from lpgnas.search.run import run_search
 
     config = search_config(args)
     result = run_search(config, progress=True, resume=args.resume is not None)
@@ -169,8 +177,8 @@ def _add_simulate(sub) -> None:
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
-    from lpgnas.commands import run_simulate
-    from lpgnas.report import render_simulate
+    from lpgnas.cli.commands import run_simulate
+    from lpgnas.cli.report import render_simulate
 
     result = run_simulate(args.target, args.arch, args.dataset, args.data_root, args.num_classes)
     emit(result, args.json, render_simulate)
@@ -184,8 +192,8 @@ def _add_targets(sub) -> None:
 
 
 def _run_targets(args: argparse.Namespace) -> int:
-    from lpgnas.commands import run_targets
-    from lpgnas.report import render_targets
+    from lpgnas.cli.commands import run_targets
+    from lpgnas.cli.report import render_targets
 
     emit(run_targets(), args.json, render_targets)
     return 0
@@ -216,6 +224,7 @@ def _add_sweep(sub) -> None:
     p.add_argument("--split", choices=("public", "full"), help="default: public where it exists, else full")
     p.add_argument("--quant-choices", help="all (default), f32, or a list such as q4,q8,f32")
     p.add_argument("--threads", type=positive_int, help="torch threads per point (default: 1)")
+    _add_hparams(p)
     p.add_argument("--no-references", action="store_true", help="skip the --no-hw search and the manual baselines")
     p.add_argument("--workers", type=positive_int, default=1, help="points run at once (default: 1)")
     p.add_argument("--backend", choices=("local", "ray"), default="local", help="process pool or Ray tasks")
@@ -230,15 +239,19 @@ def _add_sweep(sub) -> None:
 
 
 def _run_sweep(args: argparse.Namespace) -> int:
-    from lpgnas.report import render_sweep
-    from lpgnas.sweep import run_sweep
-    from lpgnas.sweepspec import load_sweep_spec
+    from lpgnas.cli.report import render_sweep
+    from lpgnas.sweep.runner import run_sweep
+    from lpgnas.sweep.spec import load_sweep_spec
 
     overrides = {"targets": args.target, "datasets": args.dataset, "latency_budgets_ms": args.latency_budgets_ms,
                  "buffer_budgets_kib": args.buffer_budgets_kib, "latency_weights": args.latency_weights,
                  "seeds": args.seeds, "layers": args.layers, "epochs": args.epochs,
                  "retrain_epochs": args.retrain_epochs, "split": args.split, "quant_choices": args.quant_choices,
                  "threads": args.threads}
+    if args.hparams or args.hparam:
+        from lpgnas.search.hparams import load_hyperparams
+
+        overrides["hparams"] = load_hyperparams(args.hparams, args.hparam).non_default()
     if args.no_references:
         overrides.update(nohw_reference=False, baselines=[])
     spec = load_sweep_spec(args.config, overrides, args.data_root)
@@ -257,8 +270,8 @@ def _add_pareto(sub) -> None:
 
 
 def _run_pareto(args: argparse.Namespace) -> int:
-    from lpgnas.report import render_sweep
-    from lpgnas.sweep import remake_pareto
+    from lpgnas.cli.report import render_sweep
+    from lpgnas.sweep.runner import remake_pareto
 
     emit(remake_pareto(args.sweep_dir), args.json, render_sweep)
     return 0

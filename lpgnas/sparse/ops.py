@@ -8,12 +8,12 @@ edges is the same product with the adjacency matrix: gathering one message per e
 scattering it back materialises an [E, H, C] tensor (444 MB for 8 heads of 128 on PubMed)
 where the CSR product streams it. The sparsity patterns never change during training, so their
 CSR row pointers are computed once per input tensor and reused every epoch. Sᵀ·G, and S·D wider
-than TORCH_PRODUCT_MAX_WIDTH, run as numba kernels (lpgnas.csrkernels says why). The gradient
+than TORCH_PRODUCT_MAX_WIDTH, run as numba kernels (lpgnas.sparse.csr says why). The gradient
 of the values, needed where they are learnt (attention coefficients, the search's feature-width
 mixture), is a sampled dense product at the pattern (torch.sparse.sampled_addmm), again without
 an [E, C] tensor; so is the `cos` attention score, a dot product per edge. The `max` aggregator
-is no product: it runs as numba kernels over the same CSR edge list (lpgnas.maxkernels), as
-does the attention softmax over each target's in-edges (lpgnas.attentionkernels).
+is no product: it runs as numba kernels over the same CSR edge list (lpgnas.sparse.segment_max), as
+does the attention softmax over each target's in-edges (lpgnas.sparse.attention).
 benchmarks/bench_spmm.py measures every path against the gather/scatter or COO one.
 """
 
@@ -30,7 +30,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 from torch_geometric.utils import scatter
 from torch_geometric.utils import softmax as pyg_softmax
 
-from lpgnas.attentionkernels import (
+from lpgnas.sparse.attention import (
     edge_softmax_backward,
     edge_softmax_forward,
     gene_linear_arguments,
@@ -39,8 +39,8 @@ from lpgnas.attentionkernels import (
     pair_score_backward,
     pair_score_forward,
 )
-from lpgnas.csrkernels import csr_matmul, csr_sampled, csr_transposed_matmul
-from lpgnas.maxkernels import segment_max_backward, segment_max_forward, segment_max_values
+from lpgnas.sparse.csr import csr_matmul, csr_sampled, csr_transposed_matmul
+from lpgnas.sparse.segment_max import segment_max_backward, segment_max_forward, segment_max_values
 
 
 @dataclass(frozen=True)
@@ -261,7 +261,7 @@ def edge_pattern(edge_index: Tensor, num_nodes: int) -> EdgePattern:
 
 
 class _SegmentMax(torch.autograd.Function):
-    """max over each target's in-edges of α·h (lpgnas.maxkernels); differentiable in h and α."""
+    """max over each target's in-edges of α·h (lpgnas.sparse.segment_max); differentiable in h and α."""
 
     @staticmethod
     def forward(ctx, pattern: SparsePattern, h: Tensor, alpha: Tensor) -> Tensor:
@@ -325,7 +325,7 @@ def aggregate(h: Tensor, edge_index: Tensor, alpha: Tensor | None, reduce: str) 
 
 
 class _EdgeSoftmax(torch.autograd.Function):
-    """Softmax of [E, H] scores over each target's in-edges (lpgnas.attentionkernels)."""
+    """Softmax of [E, H] scores over each target's in-edges (lpgnas.sparse.attention)."""
 
     @staticmethod
     def forward(ctx, edges: EdgePattern, score: Tensor) -> Tensor:
@@ -352,7 +352,7 @@ def edge_softmax(score: Tensor, edge_index: Tensor, num_nodes: int) -> Tensor:
 
 
 class _PairScore(torch.autograd.Function):
-    """LeakyReLU(left[rows] + right[cols]) per edge (lpgnas.attentionkernels)."""
+    """LeakyReLU(left[rows] + right[cols]) per edge (lpgnas.sparse.attention)."""
 
     @staticmethod
     def forward(ctx, left: Tensor, right: Tensor, rows: Tensor, cols: Tensor, negative_slope: float) -> Tensor:
@@ -402,7 +402,7 @@ GENE_CHUNK_ELEMENTS = 1 << 22
 class _GeneLinearScore(torch.autograd.Function):
     """score[e, h] = Σ_c g[h, c]·tanh(left[i, h, c] + right[j, h, c]) for every edge e = j→i,
     in chunks of edges; the backward pass recomputes tanh per chunk instead of saving it. The
-    gathers and reductions are numba kernels (lpgnas.attentionkernels), tanh is 2σ(2a) − 1 with
+    gathers and reductions are numba kernels (lpgnas.sparse.attention), tanh is 2σ(2a) − 1 with
     torch's sigmoid."""
 
     @staticmethod

@@ -16,8 +16,11 @@ import torch.nn.functional as F
 
 from hwsim.errors import InputError
 from lpgnas.data import split_masks
-from lpgnas.model import as_input, with_self_loops
-from lpgnas.search import load_checkpoint, new_state, prepare, run_config, score_loss
+from lpgnas.nn.model import as_input, with_self_loops
+from lpgnas.search.loop import load_checkpoint, new_state
+from lpgnas.search.loss import score_loss
+from lpgnas.search.problem import prepare
+from lpgnas.search.run import run_config
 
 
 def pair_scores(run_dir: str | Path, layer: int = 0) -> dict[tuple[str, str], tuple[float, float]]:

@@ -14,11 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hwsim.kernels import ATTENTION_VECTORS as _VECTOR_COUNTS
-from hwsim.network import ACTIVATIONS, AGGREGATIONS, ATTENTIONS, QuantSpec
-from lpgnas.dropout import dropout
-from lpgnas.quant import Quantizer
-from lpgnas.spmm import (
+from hwsim.network import ACTIVATIONS, AGGREGATIONS, ATTENTION_VECTORS, ATTENTIONS, QuantSpec
+from lpgnas.nn.dropout import dropout
+from lpgnas.quant.quantizers import Quantizer
+from lpgnas.sparse.ops import (
     aggregate,
     cached_pattern,
     edge_dot,
@@ -83,13 +82,6 @@ def edge_coefficients(attention: str, h: Tensor, edge_index: Tensor, att_l: Tens
     else:
         raise ValueError(f"Could not resolve attention {attention!r} among choices {list(ATTENTIONS)}")
     return edge_softmax(score, edge_index, num_nodes)
-
-
-# Which attention vectors each type learns (a_l scores the target, a_r the source, g mixes channels).
-ATTENTION_VECTORS = {"const": (), "gcn": (), "gat": ("l", "r"), "sym-gat": ("l", "r"), "cos": ("l", "r"),
-                     "linear": ("r",), "gene-linear": ("l", "r", "g")}
-# The accelerator model reads the same number of vectors per type.
-assert tuple(len(ATTENTION_VECTORS[a]) for a in ATTENTIONS) == _VECTOR_COUNTS
 
 
 class QuantGNNConv(nn.Module):

@@ -2,7 +2,7 @@
 
 Each point runs in its own run directory (SWEEP_DIR/runs/KEY) through a backend (a local
 process pool, or Ray tasks) and returns its outcome to this process, which alone records it in
-the sweep database (lpgnas.sweepstore). Re-running the same command skips the recorded points
+the sweep database (lpgnas.sweep.store). Re-running the same command skips the recorded points
 and continues the others from whatever their run directories hold (a search resumes from its
 checkpoint). Every point pins its torch threads, so its result does not depend on the backend
 or the number of workers.
@@ -25,14 +25,16 @@ from hwsim.errors import InputError
 from hwsim.network import ArchSpec, parse_arch
 from hwsim.simulate import simulate
 from hwsim.target import load_target
-from lpgnas.archfile import TrainConfig, load_arch_file
 from lpgnas.data import KIPF_WEIGHT_DECAY, load_dataset, resolve_split
-from lpgnas.pareto import write_pareto
-from lpgnas.progress import progress_bar
-from lpgnas.runio import read_json, write_json
-from lpgnas.search import SearchConfig, retrain_config, run_search
-from lpgnas.sweepspec import Point, SweepSpec, expand
-from lpgnas.sweepstore import Record, SweepStore
+from lpgnas.io.archfile import TrainConfig, load_arch_file
+from lpgnas.io.progress import progress_bar
+from lpgnas.io.runfiles import read_json, write_json
+from lpgnas.search.config import SearchConfig, retrain_config
+from lpgnas.search.hparams import parse_hyperparams
+from lpgnas.search.run import run_search
+from lpgnas.sweep.pareto import write_pareto
+from lpgnas.sweep.spec import Point, SweepSpec, expand
+from lpgnas.sweep.store import Record, SweepStore
 from lpgnas.train import summarize, train_once
 
 
@@ -87,8 +89,11 @@ def _compute_seconds(result: dict) -> float:
 def _search(point: Point, run_dir: Path, data_root: str | None) -> tuple[list[dict], float]:
     relative = str(Path("runs") / point.key)
     # A point without a weight decay means Kipf's (see sweepspec.dataset_training).
+    options = {"weight_decay": KIPF_WEIGHT_DECAY, **point.options}
+    # a point carries only the hyper-parameters that differ from their defaults (sweep.spec.expand)
+    options["hparams"] = parse_hyperparams(options.get("hparams"), f"point {point.key}: hparams")
     config = SearchConfig(target=point.targets[0], dataset=point.dataset, data_root=data_root, seed=point.seed,
-                          out=str(run_dir), **{"weight_decay": KIPF_WEIGHT_DECAY, **point.options})
+                          out=str(run_dir), **options)
     result = run_search(config, resume=(run_dir / "run.json").is_file())
     if point.kind == "search":
         return [_row(point, result, result["hw"], result["target"], relative)], _compute_seconds(result)

@@ -1,0 +1,1 @@
+"""The quantised GNN: one message-passing layer, the network of an arch.yaml, and dropout."""

@@ -1,0 +1,81 @@
+"""What one search run is asked to do (stored as run.json): the user's options, with their
+defaults defined here once, and the method's hyper-parameters (SearchHyperParams)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from hwsim.network import ArchSpec
+from lpgnas.data import KIPF_WEIGHT_DECAY, dataset_info
+from lpgnas.io.archfile import TrainConfig
+from lpgnas.search.hparams import SearchHyperParams, parse_hyperparams
+
+
+def retrain_config(arch: ArchSpec, weight_decay: float, hparams: SearchHyperParams | None = None) -> TrainConfig:
+    """How a derived network is retrained from scratch: the GAT paper's settings (Veličković et
+    al. 2018) for networks with attention coefficients, the GCN paper's (Kipf & Welling 2017)
+    otherwise, with their Adam + L2 at the dataset's weight decay (docs/search-tuning.md)."""
+    hparams = hparams or SearchHyperParams()
+    attention = any(layer.quant.attention is not None for layer in arch.layers)
+    lr = hparams.retrain_attention_lr if attention else hparams.retrain_plain_lr
+    dropout = hparams.retrain_attention_dropout if attention else hparams.retrain_plain_dropout
+    return TrainConfig(lr=lr, weight_decay=weight_decay, dropout=dropout, epochs=hparams.retrain_max_epochs,
+                       patience=hparams.retrain_patience)
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything a search run depends on (stored as run.json)."""
+
+    target: str
+    dataset: str = "cora"
+    data_root: str | None = None
+    split: str | None = None
+    layers: int = 2
+    epochs: int = 500
+    seed: int = 0
+    seeds: tuple[int, ...] | None = None
+    latency_weight: float = 0.1
+    buffer_weight: float = 0.0
+    size_weight: float = 0.0
+    latency_budget_ms: float | None = None
+    buffer_budget_kib: float | None = None
+    budget_weight: float = 1.0
+    quant_choices: str = "all"
+    no_hw: bool = False
+    threads: int = 1
+    out: str | None = None
+    retrain: TrainConfig | None = None  # None: chosen for the derived network (retrain_config)
+    retrain_epochs: int | None = None  # caps the retraining epochs (quick sweeps and tests)
+    candidates: int = 1  # networks trained to pick the derived one (lpgnas.search.derive); 1: the argmax alone
+    # L2 weight decay of the supernet's paths and of retraining; None: the dataset's
+    # (DatasetInfo.weight_decay), resolved here so that run.json records the value used.
+    weight_decay: float | None = None
+    hparams: SearchHyperParams = field(default_factory=SearchHyperParams)
+
+    def __post_init__(self) -> None:
+        if self.weight_decay is None:
+            object.__setattr__(self, "weight_decay", dataset_info(self.dataset).weight_decay)
+
+    def train_config(self, arch: ArchSpec) -> TrainConfig:
+        """How the derived network `arch` is retrained."""
+        return (self.retrain or retrain_config(arch, self.weight_decay, self.hparams)).with_epochs(self.retrain_epochs)
+
+    @property
+    def retrain_seeds(self) -> tuple[int, ...]:
+        return self.seeds if self.seeds else (self.seed,)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["seeds"] = list(self.seeds) if self.seeds else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "run.json") -> SearchConfig:
+        data = dict(data)
+        data["seeds"] = tuple(data["seeds"]) if data.get("seeds") else None
+        data["retrain"] = TrainConfig(**data["retrain"]) if data.get("retrain") else None
+        data.setdefault("weight_decay", KIPF_WEIGHT_DECAY)  # runs from before the field trained with it
+        # runs from before the field ran with the defaults; a point's options carry only the changed ones
+        data["hparams"] = parse_hyperparams(data.get("hparams"), f"{source}: hparams")
+        return cls(**data)
