@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 LPGNAS_DATA ?= $(abspath ../shared/datasets)
 export LPGNAS_DATA
 
-.PHONY: setup run test lint bench
+.PHONY: setup run test test-slow lint bench
 
 setup: $(VENV)/.installed
 
@@ -22,9 +22,13 @@ $(VENV)/.installed: pyproject.toml Makefile
 run: setup
 	$(VENV)/bin/lpgnas-hw search --target zcu102 --dataset cora
 
+# The fast tier (the default run excludes tests marked slow); CI runs both tiers.
 test: setup
 	$(PY) -m ruff check lpgnas hwsim costmodels tests benchmarks examples
 	$(PY) -m pytest
+
+test-slow: setup
+	$(PY) -m pytest -m slow
 
 bench: setup
 	$(PY) benchmarks/bench_train.py

@@ -6,6 +6,7 @@ path; inside, `Target` is a frozen dataclass with the derived quantities the cos
 
 from __future__ import annotations
 
+import importlib.resources
 import math
 import os
 from dataclasses import dataclass, field
@@ -19,7 +20,9 @@ from hwsim.files import read_yaml
 
 SCHEMA_VERSION = 1
 OPERAND_BITS = (1, 2, 4, 8, 16, 32)  # b1; t2/q2; q4; q8; q16; f32
-PRESET_DIR = Path(__file__).resolve().parents[1] / "examples" / "targets"
+# The presets and the template ship inside the package (examples/targets links here), so an
+# installed lpgnas-hw finds them wherever it runs.
+PRESET_DIR = Path(str(importlib.resources.files("hwsim") / "presets"))
 
 PositiveInt = pydantic.conint(gt=0)
 PositiveFloat = pydantic.confloat(gt=0)
@@ -204,7 +207,7 @@ def _check_packing(model: _TargetModel, source: str) -> None:
 
 
 def preset_names() -> list[str]:
-    """Names of the target presets shipped in examples/targets (the template excluded)."""
+    """Names of the target presets shipped with hwsim (the template excluded)."""
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml") if p.stem != "fpga")
 
 

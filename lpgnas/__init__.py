@@ -3,6 +3,8 @@ accelerator cost model in the loss."""
 
 import os
 
+__version__ = "0.2.0"
+
 # Large tensors on transparent huge pages. torch's CPU allocator asks the kernel for huge pages
 # (madvise) for allocations of 2 MB and more when THP_MEM_ALLOC_ENABLE is set, which it reads at
 # its first large allocation, so setting it on import suffices. A search allocates full-size

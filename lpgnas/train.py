@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hwsim.network import ArchSpec
+from lpgnas import __version__
 from lpgnas.data import GraphData, split_masks
 from lpgnas.io.archfile import TrainConfig
 from lpgnas.io.interrupts import Deferred, deferred_interrupts
@@ -150,6 +151,7 @@ def summarize(graph: GraphData, arch: ArchSpec, split: str, seeds: list[int], ru
     model_bytes, buffer_bytes = sizes(graph, arch)
     return {
         "schema_version": 1,
+        "version": __version__,
         "dataset": graph.name,
         "split": split,
         "seed": seeds[0] if seed is None else seed,

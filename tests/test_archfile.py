@@ -8,7 +8,7 @@ import pytest
 
 from hwsim.errors import InputError
 from hwsim.network import parse_arch
-from lpgnas.cli.main import main
+from lpgnas.cli import main
 from lpgnas.io.archfile import dump_arch, load_arch_file
 
 GOOD = """

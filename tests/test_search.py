@@ -16,7 +16,7 @@ from conftest import load_script
 
 from hwsim.errors import InputError
 from hwsim.network import parse_arch
-from lpgnas.cli.main import main
+from lpgnas.cli import main
 from lpgnas.data import KIPF_WEIGHT_DECAY, dataset_info
 from lpgnas.io.archfile import TrainConfig
 from lpgnas.nn.model import as_input, with_self_loops
@@ -152,6 +152,7 @@ def _resume(out: Path, moved: Path) -> list[dict]:
     return json.loads((moved / "search.json").read_text())["history"]
 
 
+@pytest.mark.slow
 def test_killed_search_resumes_and_finishes_as_if_never_stopped(config, uninterrupted, tmp_path):
     out = tmp_path / "killed"
     proc = _start_search(config, out)
@@ -161,6 +162,7 @@ def test_killed_search_resumes_and_finishes_as_if_never_stopped(config, uninterr
     assert _resume(out, tmp_path / "moved") == uninterrupted
 
 
+@pytest.mark.slow
 def test_interrupted_search_saves_its_last_epoch_and_resumes_exactly(config, uninterrupted, tmp_path):
     out = tmp_path / "interrupted"
     proc = _start_search(config, out)

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from lpgnas.cli.main import main
+from lpgnas.cli import main
 
 GAT = "examples/archs/gat-w4a8.yaml"
 

@@ -145,6 +145,7 @@ def test_paired_difference_uses_the_seeds_both_have():
     assert n == 2 and mean == pytest.approx(0.015) and error == pytest.approx(0.005)
 
 
+@pytest.mark.slow
 def test_quick_study_runs_every_path(data_root, tmp_path):
     out = tmp_path / "study"
     cmd = [sys.executable, str(REPO / "examples" / "study" / "run_study.py"), "--quick", "--workers", "2",

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hwsim.errors import InputError
-from lpgnas.cli.main import main
+from lpgnas.cli import main
 from lpgnas.data import KIPF_WEIGHT_DECAY, dataset_info
 from lpgnas.sweep.pareto import frontier
 from lpgnas.sweep.runner import NOT_STARTED, _label, execute, run_local, run_points, run_sweep
@@ -237,6 +237,7 @@ def _done_records(db: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_killed_sweep_loses_nothing_and_resumes(data_root, tmp_path):
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "lpgnas.cli", "sweep", "--target", "zcu102", "--latency-budgets-ms",
@@ -285,6 +286,7 @@ def _dies_on_its_point(point: Point, sweep_dir: str, data_root: str | None, star
     return {"status": "done", "rows": [], "error": None, "seconds": 0.2}
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_fails_only_the_points_in_flight(tmp_path):
     keys = ["p0", "p1", "dies", "p3", "p4", "p5", "p6"]
     points = [Point(key, "baseline", "cora", 0, ("zcu102",), {}) for key in keys]
@@ -298,6 +300,7 @@ def test_a_worker_that_dies_fails_only_the_points_in_flight(tmp_path):
     assert all("BrokenProcessPool" in o["error"] for p, o in outcomes if p.key in failed)
 
 
+@pytest.mark.slow
 def test_no_point_starts_after_the_deadline_and_a_later_run_takes_them(tmp_path):
     """--stop-after: a point that would start after the deadline does not run and is not recorded,
     so the same command later runs it; one that starts before runs as usual. The points here fail

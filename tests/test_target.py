@@ -10,7 +10,7 @@ from hw_strategies import target_dict
 
 from hwsim.errors import InputError
 from hwsim.target import load_target, parse_target, preset_names
-from lpgnas.cli.main import main
+from lpgnas.cli import main
 
 ARCH = str(Path(__file__).parents[1] / "examples" / "archs" / "gcn-w4a8.yaml")
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from hwsim.network import parse_arch
-from lpgnas.cli.main import main
+from lpgnas.cli import main
 from lpgnas.data import GraphData
 from lpgnas.io.archfile import TrainConfig
 from lpgnas.train import train_once
@@ -78,7 +78,7 @@ def test_train_json_on_cora(data_root, capsys):
                  str(data_root), "--epochs", "40", "--seeds", "0,1", "--json"])
     assert code == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"schema_version", "dataset", "split", "seed", "seeds", "arch", "accuracy",
+    assert set(result) == {"schema_version", "version", "dataset", "split", "seed", "seeds", "arch", "accuracy",
                            "model_size_bytes", "buffer_size_bytes", "timing"}
     assert result["split"] == "public" and result["seeds"] == [0, 1]
     assert 0.6 <= result["accuracy"]["test"]["mean"] <= 1.0
@@ -86,15 +86,15 @@ def test_train_json_on_cora(data_root, capsys):
 
 
 def test_train_weight_decay_overrides_the_arch_files(data_root, monkeypatch, capsys):
-    import lpgnas.cli.commands
+    import lpgnas.train
 
-    used, real = [], lpgnas.cli.commands.train_once
+    used, real = [], lpgnas.train.train_once
 
     def spy(graph, arch, config, *args, **kwargs):
         used.append(config.weight_decay)
         return real(graph, arch, config, *args, **kwargs)
 
-    monkeypatch.setattr(lpgnas.cli.commands, "train_once", spy)
+    monkeypatch.setattr(lpgnas.train, "train_once", spy)
     for extra in ([], ["--weight-decay", "0"]):
         assert main(["train", "--arch", "examples/archs/gcn.yaml", "--dataset", "cora", "--data-root",
                      str(data_root), "--epochs", "2", *extra, "--json"]) == 0

@@ -20,8 +20,7 @@ from dataclasses import replace
 
 from hwsim.errors import InputError
 from lpgnas.data import dataset_info, load_dataset, resolve_split
-from lpgnas.io.archfile import load_arch_file
-from lpgnas.sweep.spec import baseline_path
+from lpgnas.io.archfile import load_arch_file, resolve_arch_path
 from lpgnas.train import train_once
 
 
@@ -45,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.epochs is not None and args.epochs < 1:
             raise InputError("argument --epochs", "", f"must be at least 1, got {args.epochs}")
         try:
-            path = baseline_path(args.network)
+            path = resolve_arch_path(args.network, "NETWORK")
         except InputError as err:
             raise InputError("argument NETWORK", "", err.message) from None
         arch, train = load_arch_file(path)

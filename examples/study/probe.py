@@ -17,10 +17,10 @@ import torch.nn.functional as F
 from hwsim.errors import InputError
 from lpgnas.data import split_masks
 from lpgnas.nn.model import as_input, with_self_loops
+from lpgnas.search.config import run_config
 from lpgnas.search.loop import load_checkpoint, new_state
 from lpgnas.search.loss import score_loss
 from lpgnas.search.problem import prepare
-from lpgnas.search.run import run_config
 
 
 def pair_scores(run_dir: str | Path, layer: int = 0) -> dict[tuple[str, str], tuple[float, float]]:

@@ -27,7 +27,7 @@ import torch
 from study import DATASETS, StudyConfig, run_study
 
 from hwsim.errors import InputError
-from lpgnas.cli.main import OneLineParser, positive_float, start_by
+from lpgnas.cli.program import OneLineParser, positive_float, start_by
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,10 +25,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 from hwsim.errors import InputError  # noqa: E402
 from hwsim.network import WEIGHT_QUANTS, has_coefficients  # noqa: E402
 from lpgnas.data import dataset_info, load_dataset  # noqa: E402
+from lpgnas.io.archfile import resolve_arch_path  # noqa: E402
 from lpgnas.io.runfiles import write_atomic, write_text  # noqa: E402
 from lpgnas.sweep.pareto import frontier, png_bytes  # noqa: E402
 from lpgnas.sweep.runner import run_points  # noqa: E402
-from lpgnas.sweep.spec import Point, baseline_path, dataset_training, point_key  # noqa: E402
+from lpgnas.sweep.spec import Point, dataset_training, point_key  # noqa: E402
 from lpgnas.sweep.store import Record, SweepStore, read_records  # noqa: E402
 
 DATASETS = ("cora", "citeseer", "pubmed", "computers", "photo", "cs", "physics")
@@ -122,7 +123,7 @@ def phase1(config: StudyConfig, datasets: list[str]) -> list[Point]:
         for split in splits_of(dataset):
             for seed in config.seeds:
                 for name in BASELINES:
-                    path = baseline_path(name)
+                    path = resolve_arch_path(name, "baselines")
                     options = {"arch": str(path.resolve()), "train": None, "split": split,
                                "epochs": config.train_epochs, "threads": config.threads, **dataset_training(dataset)}
                     identity = {"kind": "baseline", "dataset": dataset, "seed": seed, "targets": targets,

@@ -1,5 +1,5 @@
 """The `lpgnas-hw` command line: argument parsing, the commands and their text reports."""
 
-from lpgnas.cli.main import main
+from lpgnas.cli.program import main
 
 __all__ = ["main"]

@@ -1,6 +1,7 @@
 """What each CLI command does, as plain functions returning the result objects of DESIGN.md §7.
 
-Every input is validated (arch file, dataset, split) before any training starts.
+Every input is validated (arch file, dataset, split) before any training starts. Nothing here
+imports torch at module level: `simulate` and `targets` run without it (lpgnas.data.load_hw_graph).
 """
 
 from __future__ import annotations
@@ -12,18 +13,18 @@ from pathlib import Path
 from hwsim.errors import InputError
 from hwsim.simulate import simulate
 from hwsim.target import load_target, preset_names
-from lpgnas.data import load_dataset, resolve_split
+from lpgnas.data import load_dataset, load_hw_graph, resolve_split
 from lpgnas.io.archfile import load_arch_file
 from lpgnas.io.progress import progress_bar
-from lpgnas.search.config import SearchConfig
+from lpgnas.search.config import SearchConfig, run_config
 from lpgnas.search.hparams import load_hyperparams
-from lpgnas.search.run import run_config
-from lpgnas.train import summarize, train_once
 
 
 def run_train(arch_path: str, dataset: str, data_root: str | None, split: str | None, seeds: list[int],
               epochs: int | None, threads: int, progress: bool = False, weight_decay: float | None = None) -> dict:
     """Train an arch file over seeds; the `train --json` object."""
+    from lpgnas.train import summarize, train_once
+
     arch, config = load_arch_file(arch_path)
     config = config.with_epochs(epochs)
     if weight_decay is not None:
@@ -58,9 +59,9 @@ def run_simulate(target_spec: str, arch_path: str, dataset: str, data_root: str 
         if num_classes is None:
             raise InputError(dataset, "y", "no labels in the file: give --num-classes")
     else:
-        data = load_dataset(dataset, data_root)
-        graph, name = data.to_hw(), data.name
-        num_classes = num_classes or data.num_classes
+        graph, dataset_classes = load_hw_graph(dataset, data_root)
+        name = graph.name
+        num_classes = num_classes or dataset_classes
     report = simulate(graph, arch, target, num_classes)
     return {"schema_version": 1, "target": target.name, "dataset": name, "arch": arch.to_dict(),
             "hw": report.to_dict()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.resources
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,26 @@ import yaml
 from hwsim.errors import InputError, StrictModel, from_validation_error
 from hwsim.files import read_yaml
 from hwsim.network import ArchSpec, parse_arch
+
+# The example networks ship inside the package (examples/archs links here): `--arch gcn`, a
+# sweep's `baselines: [gcn]` and the study's manual networks resolve to them from any install.
+EXAMPLE_DIR = Path(str(importlib.resources.files("lpgnas") / "archs"))
+
+
+def example_names() -> list[str]:
+    return sorted(p.stem for p in EXAMPLE_DIR.glob("*.yaml"))
+
+
+def resolve_arch_path(spec: str | os.PathLike, source: str = "argument --arch") -> Path:
+    """An arch file, or the example network of that name."""
+    path = Path(spec)
+    if path.is_file() or path.suffix in (".yaml", ".yml") or os.sep in str(spec):
+        return path
+    example = EXAMPLE_DIR / f"{spec}.yaml"
+    if example.is_file():
+        return example
+    raise InputError(source, "", f"no arch file or example network named {str(spec)!r}; examples: "
+                     f"{', '.join(example_names())}")
 
 
 @dataclass(frozen=True)
@@ -54,7 +76,9 @@ def parse_train(data: Any, source: str) -> TrainConfig:
 
 
 def load_arch_file(path: str | Path) -> tuple[ArchSpec, TrainConfig]:
-    """Read arch.yaml into a validated ArchSpec and TrainConfig (errors name file and field)."""
+    """Read arch.yaml (a file, or an example network's name) into a validated ArchSpec and
+    TrainConfig (errors name file and field)."""
+    path = resolve_arch_path(path)
     data = read_yaml(path)
     source = str(path)
     if not isinstance(data, dict):

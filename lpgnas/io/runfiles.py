@@ -7,8 +7,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
-
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write through a temporary file, fsync it, then rename over `path`."""
@@ -30,6 +28,8 @@ def write_text(path: Path, text: str) -> None:
 
 
 def save_torch(path: Path, obj: Any) -> None:
+    import torch  # here, so that the commands that write no tensors never import torch
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     torch.save(obj, tmp)

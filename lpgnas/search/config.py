@@ -4,10 +4,13 @@ defaults defined here once, and the method's hyper-parameters (SearchHyperParams
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
+from hwsim.errors import InputError
 from hwsim.network import ArchSpec
 from lpgnas.data import KIPF_WEIGHT_DECAY, dataset_info
 from lpgnas.io.archfile import TrainConfig
+from lpgnas.io.runfiles import read_json
 from lpgnas.search.hparams import SearchHyperParams, parse_hyperparams
 
 
@@ -73,9 +76,22 @@ class SearchConfig:
     @classmethod
     def from_dict(cls, data: dict, source: str = "run.json") -> SearchConfig:
         data = dict(data)
+        data.pop("version", None)  # the tool version that wrote run.json (lpgnas.search.run)
         data["seeds"] = tuple(data["seeds"]) if data.get("seeds") else None
         data["retrain"] = TrainConfig(**data["retrain"]) if data.get("retrain") else None
         data.setdefault("weight_decay", KIPF_WEIGHT_DECAY)  # runs from before the field trained with it
         # runs from before the field ran with the defaults; a point's options carry only the changed ones
         data["hparams"] = parse_hyperparams(data.get("hparams"), f"{source}: hparams")
         return cls(**data)
+
+
+def run_config(run_dir: str | Path) -> SearchConfig:
+    """The SearchConfig of an existing run directory (its run.json), continuing where the
+    directory is now, even if it was moved after run.json was written."""
+    run_json = Path(run_dir) / "run.json"
+    if not run_json.is_file():
+        raise InputError(str(run_dir), "run.json", "not a run directory (no run.json)")
+    try:
+        return SearchConfig.from_dict({**read_json(run_json), "out": str(run_dir)})
+    except (ValueError, TypeError, KeyError) as err:
+        raise InputError(str(run_json), "", f"unreadable run configuration: {err}") from None

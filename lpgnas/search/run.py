@@ -22,6 +22,7 @@ import torch
 from hwsim.errors import InputError
 from hwsim.network import ArchSpec, parse_arch
 from hwsim.simulate import simulate
+from lpgnas import __version__
 from lpgnas.io.archfile import dump_arch
 from lpgnas.io.progress import progress_bar
 from lpgnas.io.runfiles import read_json, save_torch, write_json, write_text
@@ -73,18 +74,6 @@ def selected(problem: Problem, searched: dict, run_dir: Path | None,
     return selection, kept
 
 
-def run_config(run_dir: str | Path) -> SearchConfig:
-    """The SearchConfig of an existing run directory (its run.json), continuing where the
-    directory is now, even if it was moved after run.json was written."""
-    run_json = Path(run_dir) / "run.json"
-    if not run_json.is_file():
-        raise InputError(str(run_dir), "run.json", "not a run directory (no run.json)")
-    try:
-        return SearchConfig.from_dict({**read_json(run_json), "out": str(run_dir)})
-    except (ValueError, TypeError, KeyError) as err:
-        raise InputError(str(run_json), "", f"unreadable run configuration: {err}") from None
-
-
 def run_search(config: SearchConfig, progress: bool = False, resume: bool = False) -> dict:
     """The whole job; returns the result object of DESIGN.md §7."""
     problem = prepare(config)
@@ -92,7 +81,7 @@ def run_search(config: SearchConfig, progress: bool = False, resume: bool = Fals
     if run_dir is not None:
         if not resume and (run_dir / "run.json").exists():
             raise InputError(str(run_dir), "", "already holds a run; continue it with --resume or choose another --out")
-        write_json(run_dir / "run.json", config.to_dict())
+        write_json(run_dir / "run.json", {**config.to_dict(), "version": __version__})
     search_file = None if run_dir is None else run_dir / "search.json"
     if search_file is not None and search_file.exists():
         try:
@@ -135,8 +124,8 @@ def run_search(config: SearchConfig, progress: bool = False, resume: bool = Fals
     return result
 
 
-_ORDER = ("schema_version", "dataset", "split", "seed", "seeds", "target", "arch", "accuracy", "model_size_bytes",
-          "buffer_size_bytes", "hw", "repaired", "repairs", "selection", "timing")
+_ORDER = ("schema_version", "version", "dataset", "split", "seed", "seeds", "target", "arch", "accuracy",
+          "model_size_bytes", "buffer_size_bytes", "hw", "repaired", "repairs", "selection", "timing")
 
 
 def _ordered(result: dict) -> dict:

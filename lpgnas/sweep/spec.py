@@ -21,11 +21,10 @@ from hwsim.errors import InputError, StrictModel, from_validation_error
 from hwsim.files import read_yaml
 from hwsim.target import PRESET_DIR, load_target, resolve_target_path
 from lpgnas.data import DATASETS, KIPF_WEIGHT_DECAY, dataset_info, resolve_split
-from lpgnas.io.archfile import load_arch_file
+from lpgnas.io.archfile import load_arch_file, resolve_arch_path
 from lpgnas.search.hparams import SearchHyperParams, parse_hyperparams
 from lpgnas.search.space import parse_quant_choices
 
-ARCH_DIR = Path(__file__).resolve().parents[2] / "examples" / "archs"
 # The manual reference networks of every sweep plot (issue 5): GCN and GAT at three precisions.
 DEFAULT_BASELINES = ("gcn", "gcn-w8a8", "gcn-w4a8", "gat", "gat-w8a8", "gat-w4a8")
 # The search's default latency weight (lpgnas-hw search --latency-weight); a budget sweep uses 0
@@ -119,19 +118,7 @@ def _check(spec: SweepSpec, source: str) -> None:
         resolve_split(dataset, spec.split)
     parse_quant_choices(spec.quant_choices)
     for name in spec.baselines:
-        load_arch_file(baseline_path(name))
-
-
-def baseline_path(name: str) -> Path:
-    """An arch file, or the network of that name in examples/archs/."""
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml"):
-        return path
-    preset = ARCH_DIR / f"{name}.yaml"
-    if not preset.is_file():
-        known = ", ".join(sorted(p.stem for p in ARCH_DIR.glob("*.yaml")))
-        raise InputError("baselines", "", f"no arch file or example network named {name!r}; examples: {known}")
-    return preset
+        load_arch_file(resolve_arch_path(name, "baselines"))
 
 
 @dataclass(frozen=True)
@@ -209,7 +196,7 @@ def expand(spec: SweepSpec) -> list[Point]:
                 points.append(Point(point_key([dataset, "nohw", f"s{seed}"], identity), "reference", dataset, seed,
                                     targets, options))
             for name in spec.baselines:
-                path = baseline_path(name)
+                path = resolve_arch_path(name, "baselines")
                 options = {"arch": str(path.resolve()), "train": None, "split": spec.split,
                            "epochs": spec.retrain_epochs, "threads": spec.threads, **dataset_training(dataset)}
                 identity = {"kind": "baseline", "dataset": dataset, "seed": seed, "targets": targets,

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from hwsim.errors import InputError
+from lpgnas import __version__
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -279,6 +280,7 @@ def _run_pareto(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="lpgnas-hw", description="Hardware-aware low-precision GNN architecture search.")
+    parser.add_argument("--version", action="version", version=f"lpgnas-hw {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     _add_search(sub)
     _add_train(sub)
