@@ -102,7 +102,8 @@ class Report:
         return sum(layer.edges for layer in self.layers)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"cycles": math.ceil(self.cycles), "latency_ms": self.latency_ms, "dram_bytes": self.dram_bytes,
+        return {"cycles": math.ceil(self.cycles), "clock_mhz": self.layers[0].combination.clock_mhz,
+                "latency_ms": self.latency_ms, "dram_bytes": self.dram_bytes,
                 "peak_buffer_bytes": self.peak_buffer_bytes, "macs": self.macs, "edges": self.edges,
                 "per_layer": [layer.to_dict() for layer in self.layers]}
 

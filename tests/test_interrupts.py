@@ -7,6 +7,15 @@ import pytest
 from lpgnas.io.interrupts import deferred_interrupts
 
 
+@pytest.fixture(autouse=True)
+def _python_sigint_handler():
+    """Python's own SIGINT handler, whatever this process inherited: a job started in the
+    background by a non-interactive shell ignores SIGINT, and these tests deliver it."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def test_first_signal_is_held_until_reraised():
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):

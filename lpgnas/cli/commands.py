@@ -81,7 +81,8 @@ def run_targets() -> dict:
 def search_config(args) -> SearchConfig:
     """The SearchConfig of `lpgnas-hw search` arguments (or of the run being resumed)."""
     if args.resume:
-        return run_config(args.resume)
+        config = run_config(args.resume)
+        return replace(config, keep_checkpoint=config.keep_checkpoint or args.keep_checkpoint)
     if not args.target:
         raise InputError("argument --target", "", "required (a target file or preset name) unless --resume")
     out = args.out or str(Path("runs") / f"{args.dataset}-{Path(args.target).stem}-s{args.seed}-"
@@ -94,4 +95,4 @@ def search_config(args) -> SearchConfig:
         budget_weight=args.budget_weight, quant_choices=args.quant_choices, no_hw=args.no_hw,
         threads=args.threads, out=out, retrain_epochs=args.retrain_epochs,
         candidates=args.candidates, weight_decay=args.weight_decay,
-        hparams=load_hyperparams(args.hparams, args.hparam))
+        hparams=load_hyperparams(args.hparams, args.hparam), keep_checkpoint=args.keep_checkpoint)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -138,6 +139,8 @@ def _add_search(sub) -> None:
                    help="L2 weight decay of the supernet's paths and of retraining (default: the dataset's; "
                         "5e-4 on Cora, CiteSeer, PubMed)")
     _add_hparams(p)
+    p.add_argument("--keep-checkpoint", action="store_true",
+                   help="keep the trained supernet (checkpoint.pt, ~37 MB on Cora) after the run, for probes")
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default: 1)")
     p.add_argument("--out", help="run directory (default: runs/DATASET-TARGET-sSEED-TIME)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its directory")
@@ -158,7 +161,21 @@ def _run_search(args: argparse.Namespace) -> int:
     from lpgnas.search.run import run_search
 
     config = search_config(args)
-    result = run_search(config, progress=True, resume=args.resume is not None)
+    resume = f"lpgnas-hw search --resume {shlex.quote(config.out)}"
+    started = []
+
+    def announce() -> None:
+        started.append(True)
+        print(f"run directory: {config.out} (if stopped, continue with: {resume})", file=sys.stderr, flush=True)
+
+    try:
+        result = run_search(config, progress=True, resume=args.resume is not None, on_start=announce)
+    except KeyboardInterrupt:
+        if not started:
+            raise
+        print(f"lpgnas-hw: interrupted; what finished is saved in {config.out}; continue with: {resume}",
+              file=sys.stderr)
+        return 130
     print(f"run directory: {config.out}", file=sys.stderr)
     emit(result, args.json, render_search)
     return 0

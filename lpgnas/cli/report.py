@@ -3,46 +3,57 @@
 from __future__ import annotations
 
 
-def _pct(stat: dict) -> str:
-    return f"{100 * stat['mean']:.2f} ± {100 * stat['std']:.2f} %"
+def _pct(stat: dict, seeds: int) -> str:
+    if seeds == 1:  # a spread over one seed is no spread
+        return f"{100 * stat['mean']:.2f} % (1 seed)"
+    return f"{100 * stat['mean']:.2f} ± {100 * stat['std']:.2f} % ({seeds} seeds)"
 
 
 def _arch_lines(arch: dict) -> list[str]:
-    lines = []
-    for i, layer in enumerate(arch["layers"]):
+    lines = [f"  {'layer':<6}{'attention':<12}{'aggregation':<12}{'activation':<11}{'width x heads':<15}"
+             "bits (W weight, F feature, M message, A attention)"]
+    for i, layer in enumerate(arch["layers"], start=1):
         q = layer["quant"]
         quant = " ".join(f"{k[0].upper()}={v}" for k, v in q.items())
-        width = f"{layer.get('hidden', 'classes')}x{layer['heads']}"
-        lines.append(f"  layer {i + 1}: {layer['attention']:<11} {layer['aggregation']:<4} "
-                     f"{layer.get('activation', 'identity'):<10} {width:<9} {quant}")
+        width = f"{layer.get('hidden', 'classes')} x {layer['heads']}"
+        lines.append(f"  {i:<6}{layer['attention']:<12}{layer['aggregation']:<12}"
+                     f"{layer.get('activation', 'identity'):<11}{width:<15}{quant}")
     return lines
+
+
+def _accuracy_lines(result: dict) -> list[str]:
+    seeds = len(result["seeds"])
+    return [f"val accuracy      {_pct(result['accuracy']['val'], seeds)}",
+            f"test accuracy     {_pct(result['accuracy']['test'], seeds)}",
+            f"model size        {result['model_size_bytes']:,} bytes",
+            f"buffer size       {result['buffer_size_bytes']:,} bytes (LPGNAS: the largest layer's messages "
+            "and attention coefficients at their bit widths)"]
 
 
 def render_train(result: dict) -> str:
     seeds = ",".join(str(s) for s in result["seeds"])
     lines = [f"dataset {result['dataset']} ({result['split']} split), seeds {seeds}", "architecture:"]
     lines += _arch_lines(result["arch"])
-    lines += [
-        f"val accuracy      {_pct(result['accuracy']['val'])}",
-        f"test accuracy     {_pct(result['accuracy']['test'])}",
-        f"model size        {result['model_size_bytes']:,} bytes",
-        f"buffer size       {result['buffer_size_bytes']:,} bytes",
-        f"training time     {result['timing']['retrain_s']:.1f} s",
-    ]
+    lines += _accuracy_lines(result)
+    lines.append(f"training time     {result['timing']['retrain_s']:.1f} s")
     return "\n".join(lines)
 
 
 def render_hw(hw: dict) -> list[str]:
-    lines = [f"{'layer':<6}{'phase':<12}{'cycles':>10}{'latency ms':>12}{'DRAM bytes':>13}{'MACs':>13}"
+    lines = [f"cycles at {hw['clock_mhz']:g} MHz; bound: the phase's larger part, compute or DRAM traffic",
+             f"{'layer':<6}{'phase':<12}{'cycles':>10}{'latency ms':>12}{'bound':>9}{'DRAM bytes':>13}{'MACs':>13}"
              f"{'hit rate':>9}"]
     for i, layer in enumerate(hw["per_layer"], start=1):
         for phase in ("combination", "aggregation"):
             p = layer[phase]
             hit = f"{p['hit_rate']:.3f}" if "hit_rate" in p else ""
-            lines.append(f"{i:<6}{phase:<12}{p['cycles']:>10,}{p['latency_ms']:>12.4f}{p['dram_bytes']:>13,}"
-                         f"{p['macs']:>13,}{hit:>9}")
-    lines.append(f"{'total':<18}{hw['cycles']:>10,}{hw['latency_ms']:>12.4f}{hw['dram_bytes']:>13,}{hw['macs']:>13,}")
-    lines.append(f"peak on-chip buffer {hw['peak_buffer_bytes']:,} bytes; edges processed {hw['edges']:,}")
+            bound = "compute" if p["compute_cycles"] >= p["memory_cycles"] else "memory"
+            lines.append(f"{i:<6}{phase:<12}{p['cycles']:>10,}{p['latency_ms']:>12.4f}{bound:>9}"
+                         f"{p['dram_bytes']:>13,}{p['macs']:>13,}{hit:>9}")
+    lines.append(f"{'total':<18}{hw['cycles']:>10,}{hw['latency_ms']:>12.4f}{'':>9}{hw['dram_bytes']:>13,}"
+                 f"{hw['macs']:>13,}")
+    lines.append(f"peak on-chip buffer {hw['peak_buffer_bytes']:,} bytes (the largest layer's messages and "
+                 f"attention coefficients, capped by the on-chip memory); edges processed {hw['edges']:,}")
     return lines
 
 
@@ -74,18 +85,13 @@ def render_search(result: dict) -> str:
         rows = selection["candidates"]
         kept = rows[selection["chosen"]]
         lines.append(f"kept candidate {selection['chosen']} of {len(rows)} (0: the argmax): validation "
-                     f"{100 * kept['val_acc']:.2f} % after a short training, score {kept['score']:.4f} "
+                     f"{100 * kept['val_acc']:.2f} % after training, score {kept['score']:.4f} "
                      f"(argmax {100 * rows[0]['val_acc']:.2f} %, score {rows[0]['score']:.4f})")
     timing = result["timing"]
     select = f", select {timing['select_s']:.1f} s" if "select_s" in timing else ""
-    lines += [
-        f"val accuracy      {_pct(result['accuracy']['val'])}",
-        f"test accuracy     {_pct(result['accuracy']['test'])}",
-        f"model size        {result['model_size_bytes']:,} bytes",
-        f"buffer size       {result['buffer_size_bytes']:,} bytes",
-        f"time              search {timing['search_s']:.1f} s{select}, retrain {timing['retrain_s']:.1f} s",
-        "simulated on the target:",
-    ]
+    lines += _accuracy_lines(result)
+    lines += [f"time              search {timing['search_s']:.1f} s{select}, retrain {timing['retrain_s']:.1f} s",
+              "simulated on the target:"]
     return "\n".join(lines + render_hw(result["hw"]))
 
 

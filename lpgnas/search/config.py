@@ -55,6 +55,7 @@ class SearchConfig:
     # (DatasetInfo.weight_decay), resolved here so that run.json records the value used.
     weight_decay: float | None = None
     hparams: SearchHyperParams = field(default_factory=SearchHyperParams)
+    keep_checkpoint: bool = False  # keep checkpoint.pt (the trained supernet) once the run is done
 
     def __post_init__(self) -> None:
         if self.weight_decay is None:

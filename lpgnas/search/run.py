@@ -2,7 +2,8 @@
 the hardware cost in the loss, then derivation, repair, retraining and exact simulation.
 
 Run directory: run.json (the configuration), checkpoint.pt (the search state, saved every
-lpgnas.search.loop.CHECKPOINT_SECONDS, at the end and when interrupted),
+lpgnas.search.loop.CHECKPOINT_SECONDS, at the end and when interrupted; removed once the run is
+done unless --keep-checkpoint),
 search.json (the derived network, once the search is done), with --candidates K > 1
 candidates/candidate_I.json (each candidate trained for the selection) and selection.json,
 retrain/seed_S.{json,pt} (each finished retraining seed; the search seed's is the kept
@@ -14,6 +15,7 @@ finished is redone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -74,25 +76,31 @@ def selected(problem: Problem, searched: dict, run_dir: Path | None,
     return selection, kept
 
 
-def run_search(config: SearchConfig, progress: bool = False, resume: bool = False) -> dict:
-    """The whole job; returns the result object of DESIGN.md §7."""
+def run_search(config: SearchConfig, progress: bool = False, resume: bool = False,
+               on_start: Callable[[], None] | None = None) -> dict:
+    """The whole job; returns the result object of DESIGN.md §7. `on_start` is called once every
+    input, a resumed run's files included, is validated and the work begins (the CLI names the
+    run directory then, so bad input stays one line)."""
     problem = prepare(config)
     run_dir = Path(config.out) if config.out else None
     if run_dir is not None:
         if not resume and (run_dir / "run.json").exists():
             raise InputError(str(run_dir), "", "already holds a run; continue it with --resume or choose another --out")
         write_json(run_dir / "run.json", {**config.to_dict(), "version": __version__})
+    on_start = on_start or (lambda: None)
     search_file = None if run_dir is None else run_dir / "search.json"
     if search_file is not None and search_file.exists():
         try:
             searched = read_json(search_file)
         except ValueError as err:
             raise InputError(str(search_file), "", f"not valid JSON ({err})") from None
+        on_start()
     else:
         state = new_state(problem)
         checkpoint = None if run_dir is None else run_dir / "checkpoint.pt"
         if checkpoint is not None and checkpoint.exists():
             load_checkpoint(state, checkpoint)
+        on_start()
         search_epochs(problem, state, run_dir, progress)
         searched = derive(problem, state)
         if search_file is not None:
@@ -121,6 +129,8 @@ def run_search(config: SearchConfig, progress: bool = False, resume: bool = Fals
         save_torch(run_dir / "model.pt", best_run(runs).state_dict)
         write_text(run_dir / "arch.yaml", dump_arch(arch, config.train_config(arch)))
         write_json(run_dir / "result.json", result)
+        if not config.keep_checkpoint:  # search.json holds what the rest of the run needs
+            (run_dir / "checkpoint.pt").unlink(missing_ok=True)
     return result
 
 
