@@ -16,6 +16,7 @@ import fcntl
 import io
 import os
 import shutil
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,10 +54,11 @@ class DatasetInfo:
     # 90.7 / 93.0 %, Computers 66.1 / 79.7 / 84.9, CS 86.9 / 93.4 / 93.7, Physics 95.4 / 96.5 /
     # 97.0 (docs/search-tuning.md, session 17).
     weight_decay: float = KIPF_WEIGHT_DECAY
+    has_masks: bool = False  # a user's graph file with train/val/test masks (family "file")
 
     @property
     def splits(self) -> tuple[str, ...]:
-        return ("public", "full") if self.family == "planetoid" else ("full",)
+        return ("public", "full") if self.family == "planetoid" or self.has_masks else ("full",)
 
     @property
     def default_split(self) -> str:
@@ -83,8 +85,16 @@ _ALIASES = {"amazon-computers": "computers", "amazon-photo": "photo", "coauthor-
             "coauthor-physics": "physics"}
 
 
+def is_graph_file(dataset: str | os.PathLike) -> bool:
+    """A user's graph file rather than a dataset name."""
+    return Path(dataset).suffix in (".npz", ".csv")
+
+
 def dataset_info(name: str, source: str = "argument --dataset") -> DatasetInfo:
-    """The registry entry for a dataset name (case-insensitive; aliases accepted)."""
+    """The registry entry for a dataset name (case-insensitive; aliases accepted), or the
+    description of a user's `.npz` graph (its own masks give it the `public` split)."""
+    if is_graph_file(name):
+        return DatasetInfo(Path(name).stem, "file", str(name), (), has_masks=set(MASKS) <= _npz_names(name))
     key = name.lower()
     key = _ALIASES.get(key, key)
     if key not in DATASETS:
@@ -168,11 +178,14 @@ def _instantiate(info: DatasetInfo, root: Path):
 
 
 def load_dataset(name: str, root: str | os.PathLike | None = None) -> GraphData:
-    """Load a dataset by name, reading the data root and writing only to the cache.
+    """Load a dataset by name (reading the data root and writing only to the cache), or a
+    user's `.npz` graph file (load_graph_npz).
 
     Raises:
         InputError: unknown name, or files missing where no download is possible.
     """
+    if is_graph_file(name):
+        return load_graph_npz(name)
     info = dataset_info(name)
     source_root = data_root(root)
     cache_root = cache_dir() / "datasets"
@@ -295,3 +308,74 @@ def load_hw_graph(name: str, root: str | os.PathLike | None = None) -> tuple[Gra
     except OSError:
         pass  # a read-only cache only costs the next run the slow path
     return graph, data.num_classes
+
+
+# A user's graph for training and search: `.npz` with `x` [N, F] features, `y` [N] labels,
+# `edge_index` ([2, E] or [E, 2], source then destination) and optionally the three masks, which
+# become the `public` split; without them (or with `--split full`) a stratified 60/20/20 split is
+# drawn per seed. Features are scaled to unit L1 norm per row, as the built-in datasets are.
+MASKS = ("train_mask", "val_mask", "test_mask")
+
+
+def _npz_names(path: str | os.PathLike) -> set[str]:
+    _require_npz(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return set(data.files)
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise InputError(str(path), "", f"cannot read npz file: {err}") from None
+
+
+def _require_npz(path: str | os.PathLike) -> None:
+    if Path(path).suffix != ".npz":
+        raise InputError(str(path), "", "an edge list holds no features or labels; training and search take an "
+                         ".npz with x, y and edge_index")
+
+
+def load_graph_npz(path: str | os.PathLike) -> GraphData:
+    """A user's node-classification graph, validated field by field (InputError names the field)."""
+    import torch
+
+    source = str(path)
+    _require_npz(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise InputError(source, "", f"cannot read npz file: {err}") from None
+    for name in ("x", "y", "edge_index"):
+        if name not in arrays:
+            raise InputError(source, name, f"required for training; the file has {sorted(arrays) or 'no arrays'}")
+    x, y, edges = arrays["x"], arrays["y"], arrays["edge_index"]
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0 or not np.issubdtype(x.dtype, np.number):
+        raise InputError(source, "x", f"expected a numeric [nodes, features] matrix, got {x.dtype} {list(x.shape)}")
+    if not np.all(np.isfinite(x)):
+        raise InputError(source, "x", "features must be finite (found NaN or inf)")
+    num_nodes = x.shape[0]
+    if y.shape != (num_nodes,) or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
+        raise InputError(source, "y", f"expected {num_nodes} non-negative integer labels, got {y.dtype} "
+                         f"{list(y.shape)}")
+    if edges.ndim == 2 and edges.shape[1] == 2 and edges.shape[0] != 2:
+        edges = edges.T  # accept [E, 2] too
+    if edges.ndim != 2 or edges.shape[0] != 2 or not np.issubdtype(edges.dtype, np.integer):
+        raise InputError(source, "edge_index", f"expected integer node ids of shape [2, E], got {edges.dtype} "
+                         f"{list(edges.shape)}")
+    if edges.size and (edges.min() < 0 or edges.max() >= num_nodes):
+        raise InputError(source, "edge_index", f"node ids must lie in [0, {num_nodes})")
+    masks = None
+    present = [m for m in MASKS if m in arrays]
+    if present:
+        if len(present) != len(MASKS):
+            raise InputError(source, next(m for m in MASKS if m not in arrays), "give all three masks or none")
+        masks = []
+        for name in MASKS:
+            mask = arrays[name]
+            if mask.shape != (num_nodes,) or mask.dtype != np.bool_ or not mask.any():
+                raise InputError(source, name, f"expected {num_nodes} booleans with at least one True")
+            masks.append(torch.from_numpy(mask.copy()))
+        masks = tuple(masks)
+    edges = edges[:, edges[0] != edges[1]].astype(np.int64)  # self-loops are the model's to add
+    features = torch.from_numpy(np.asarray(x, dtype=np.float32))
+    features = features / features.abs().sum(dim=1, keepdim=True).clamp(min=1e-12)
+    return GraphData(Path(path).stem, features, torch.from_numpy(y.astype(np.int64)), torch.from_numpy(edges),
+                     int(y.max()) + 1, masks)

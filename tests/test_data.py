@@ -47,3 +47,103 @@ def test_amazon_has_no_public_split(data_root):
     graph = load_dataset("photo", data_root)
     with pytest.raises(InputError, match="no public split"):
         split_masks(graph, "public", 0)
+
+
+def write_graph(path, graph, masks: bool = True) -> None:
+    """A GraphData as a user's .npz: features, labels, edges (and its public masks)."""
+    import numpy as np
+
+    arrays = {"x": graph.x.numpy(), "y": graph.y.numpy(), "edge_index": graph.edge_index.numpy()}
+    if masks and graph.public_masks is not None:
+        arrays.update(zip(("train_mask", "val_mask", "test_mask"), (m.numpy() for m in graph.public_masks)))
+    np.savez(path, **arrays)
+
+
+def two_communities(path, nodes: int = 60, seed: int = 0) -> None:
+    """A small graph made in code: two classes, edges mostly within a class, features near the label."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = np.arange(nodes) % 2
+    src, dst = rng.integers(0, nodes, (2, 8 * nodes))
+    keep = (y[src] == y[dst]) | (rng.random(src.size) < 0.1)
+    x = rng.random((nodes, 12)) + np.eye(2)[y].repeat(6, axis=1)
+    np.savez(path, x=x, y=y, edge_index=np.stack([src[keep], dst[keep]]))
+
+
+def test_a_graph_file_of_coras_arrays_trains_to_coras_accuracy(cora, tmp_path, capsys):
+    import json
+
+    from lpgnas.cli import main
+
+    path = tmp_path / "my-cora.npz"
+    write_graph(path, cora)
+    results = []
+    for dataset in ("cora", str(path)):
+        assert main(["train", "--arch", "gcn", "--dataset", dataset, "--epochs", "30", "--seeds", "0",
+                     "--json"]) == 0
+        results.append(json.loads(capsys.readouterr().out))
+    named, own = results
+    assert own["split"] == "public" and own["dataset"] == "my-cora"
+    assert own["accuracy"]["test"]["mean"] == pytest.approx(named["accuracy"]["test"]["mean"], abs=0.005)
+    assert own["model_size_bytes"] == named["model_size_bytes"]
+
+
+def test_a_small_graph_file_searches_on_a_split_drawn_per_seed(tmp_path, capsys):
+    import json
+
+    from lpgnas.cli import main
+
+    path = tmp_path / "communities.npz"
+    two_communities(path)
+    assert dataset_info(str(path)).splits == ("full",)
+    assert main(["search", "--target", "zcu102", "--dataset", str(path), "--epochs", "3", "--retrain-epochs", "20",
+                 "--out", str(tmp_path / "run"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["split"] == "full" and result["dataset"] == "communities" and result["hw"]["latency_ms"] > 0
+    assert 0.5 < result["accuracy"]["test"]["mean"] <= 1  # two separable classes
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"x": None}, "x"), ({"y": None}, "y"), ({"edge_index": None}, "edge_index"),
+    ({"x": "nan"}, "x"), ({"y": "float"}, "y"), ({"y": "short"}, "y"), ({"edge_index": "out"}, "edge_index"),
+    ({"edge_index": "float"}, "edge_index"), ({"train_mask": "only"}, "val_mask"),
+    ({"train_mask": "none"}, "train_mask"),
+])
+def test_bad_graph_files_are_one_line_errors(change, field, tmp_path, capsys):
+    import numpy as np
+
+    from lpgnas.cli import main
+
+    path = tmp_path / "g.npz"
+    two_communities(path, nodes=10)
+    arrays = dict(np.load(path))
+    (name, how), = change.items()
+    if how is None:
+        del arrays[name]
+    elif how == "nan":
+        arrays["x"][0, 0] = np.nan
+    elif how == "float":
+        arrays[name] = arrays[name].astype(float) + 0.5
+    elif how == "short":
+        arrays["y"] = arrays["y"][:-1]
+    elif how == "out":
+        arrays["edge_index"][0, 0] = 10
+    elif how == "only":
+        arrays["train_mask"] = np.ones(10, dtype=bool)
+    elif how == "none":
+        arrays.update(train_mask=np.zeros(10, dtype=bool), val_mask=np.ones(10, dtype=bool),
+                      test_mask=np.ones(10, dtype=bool))
+    np.savez(path, **arrays)
+    assert main(["train", "--arch", "gcn", "--dataset", str(path), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and str(path) in err[0] and field in err[0] and "Traceback" not in err[0]
+
+
+def test_an_edge_list_cannot_train(tmp_path, capsys):
+    from lpgnas.cli import main
+
+    path = tmp_path / "edges.csv"
+    path.write_text("0,1\n1,2\n")
+    assert main(["train", "--arch", "gcn", "--dataset", str(path)]) == 2
+    assert ".npz with x, y and edge_index" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from pathlib import Path
 from hwsim.errors import InputError
 from hwsim.simulate import simulate
 from hwsim.target import load_target, preset_names
-from lpgnas.data import load_dataset, load_hw_graph, resolve_split
+from lpgnas.data import is_graph_file, load_dataset, load_hw_graph, resolve_split
 from lpgnas.io.archfile import load_arch_file
 from lpgnas.io.progress import progress_bar
 from lpgnas.search.config import SearchConfig, run_config
@@ -39,10 +39,6 @@ def run_train(arch_path: str, dataset: str, data_root: str | None, split: str | 
             bar.update(done + config.epochs - bar.n)  # early stopping skips the rest of this seed
             runs.append(run)
     return summarize(graph, arch, split, seeds, runs)
-
-
-def is_graph_file(dataset: str) -> bool:
-    return Path(dataset).suffix in (".npz", ".csv")
 
 
 def run_simulate(target_spec: str, arch_path: str, dataset: str, data_root: str | None,
