@@ -29,8 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from hwsim._kernels import _stack_distance_histogram, lru_miss_curve  # noqa: E402
 from hwsim.graph import Graph  # noqa: E402
-from hwsim.kernels import _stack_distance_histogram, lru_miss_curve  # noqa: E402
 from hwsim.network import ACTIVATION_QUANTS, HEAD_COUNTS, HIDDEN_SIZES, QUANT_BITS  # noqa: E402
 from hwsim.target import load_target  # noqa: E402
 
@@ -63,7 +63,7 @@ def timed(fn, *args, repeat: int = 1):
 
 
 def cache_probe() -> None:
-    code = ("import time, numpy as np; from hwsim.kernels import lru_miss_curve; t = time.perf_counter(); "
+    code = ("import time, numpy as np; from hwsim._kernels import lru_miss_curve; t = time.perf_counter(); "
             "lru_miss_curve(np.arange(10, dtype=np.int64), 10); print(f'{time.perf_counter() - t:.4f}')")
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}

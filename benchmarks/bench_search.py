@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import torch
 
-from costmodels.tables import build_tables
+from hwsim.tables import build_tables
 from hwsim.target import load_target
 from lpgnas.data import load_dataset
 from lpgnas.search.config import SearchConfig

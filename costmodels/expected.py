@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from costmodels.tables import LayerTables
+from hwsim.tables import LayerTables
 
 LayerProbs = dict[str, Tensor]
 
@@ -46,7 +46,7 @@ class ExpectedCost(nn.Module):
     probabilities.
 
     Args:
-        tables: one LayerTables per layer (costmodels.tables.build_tables).
+        tables: one LayerTables per layer (hwsim.tables.build_tables).
         buffer_temperature_bytes: smoothness of the peak-buffer max, in bytes.
     """
 

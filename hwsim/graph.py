@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwsim._kernels import lru_miss_curve, static_miss_curve
 from hwsim.errors import InputError
-from hwsim.kernels import lru_miss_curve, static_miss_curve
 
 
 class Graph:

@@ -7,11 +7,13 @@ networks that lpgnas trains (dependency direction: lpgnas -> costmodels -> hwsim
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
 
 from hwsim.errors import InputError, StrictModel, from_validation_error
+from hwsim.files import read_yaml
 
 ATTENTIONS = ("const", "gcn", "gat", "sym-gat", "cos", "linear", "gene-linear")
 # Attention types that compute per-edge coefficients (and so have an `attention` quantiser).
@@ -29,7 +31,7 @@ QUANT_BITS = {"b1": 1, "t2": 2, "q2": 2, "q4": 4, "q8": 8, "q16": 16, "f32": 32}
 SCALE_BITS = 32
 BIAS_BITS = 32
 # Attention vectors (a_l, a_r, g) per attention type, each [heads, per-head width]; they are
-# quantised with the weights (the accelerator reads them, see hwsim.kernels).
+# quantised with the weights (the accelerator reads them, see hwsim._kernels).
 # The attention vectors each type learns (l scores the target, r the source, g mixes channels):
 # the network's parameters and the words the accelerator reads per attention type.
 ATTENTION_VECTORS = {"const": (), "gcn": (), "gat": ("l", "r"), "sym-gat": ("l", "r"), "cos": ("l", "r"),
@@ -193,3 +195,21 @@ def parse_arch(data: Any, source: str = "arch") -> ArchSpec:
         quant = QuantSpec(layer.quant.weight, layer.quant.feature, layer.quant.message, attention_q)
         layers.append(LayerSpec(layer.attention, layer.aggregation, activation, layer.hidden, layer.heads, quant))
     return ArchSpec(tuple(layers))
+
+
+def arch_from_file(data: Any, source: str) -> ArchSpec:
+    """The network of an arch.yaml's contents: its `layers`; a `train:` block is allowed and left
+    to the training side (lpgnas.io.archfile)."""
+    if not isinstance(data, dict):
+        raise InputError(source, "", "expected a mapping with a 'layers' list")
+    unknown = [k for k in data if k not in ("layers", "train")]
+    if unknown:
+        raise InputError(source, str(unknown[0]), "unknown key; accepted keys: layers, train")
+    if "layers" not in data:
+        raise InputError(source, "layers", "required: the list of layers")
+    return parse_arch({"layers": data["layers"]}, source)
+
+
+def load_arch(path: str | Path) -> ArchSpec:
+    """Read an arch.yaml file into a validated ArchSpec (errors name the file and the field)."""
+    return arch_from_file(read_yaml(path), str(path))

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from hwsim import kernels
+from hwsim import _kernels as kernels
 from hwsim.graph import Graph
 from hwsim.network import ATTENTIONS, ArchSpec
 from hwsim.target import Target
@@ -122,16 +122,17 @@ def simulate(graph: Graph, arch: ArchSpec, target: Target, num_classes: int) -> 
         q = layer.quant
         w_bits, f_bits, m_bits, a_bits = q.bits("weight"), q.bits("feature"), q.bits("message"), q.bits("attention")
         zero_skip = first and target.zero_skipping and graph.feature_nnz is not None
-        comb = kernels._combination_phase(
+        comb = kernels.combination_phase(
             graph.num_nodes, in_width, width, w_bits, f_bits, m_bits, first, zero_skip,
             graph.feature_nnz_total, graph.feature_nnz_max_row, target.columns_per_pass(max(w_bits, f_bits)),
             target.pe_rows, target.buffer_bytes("weight"), target.buffer_bytes("feature"), message_buffer,
-            policy, target.dram_bytes_per_cycle, target.overlap)
-        agg = kernels._aggregation_phase(
+            policy, target.dram_bytes_per_cycle, target.overlap, target.index_bytes)
+        agg = kernels.aggregation_phase(
             graph.num_nodes, graph.num_edges, graph.max_in_degree, width, heads, attention, w_bits, m_bits, a_bits,
             last, per_head, miss_curve, policy, message_buffer, target.buffer_bytes("output"), target.agg_lanes,
-            target.datapath_bits, target.dram_bytes_per_cycle, target.overlap)
-        footprint = kernels._layer_footprint(graph.num_nodes, graph.num_edges, width, heads, m_bits, a_bits,
+            target.datapath_bits, target.dram_bytes_per_cycle, target.overlap, target.accumulator_bits,
+            target.index_bytes)
+        footprint = kernels.layer_footprint(graph.num_nodes, graph.num_edges, width, heads, m_bits, a_bits,
                                              target.onchip_bytes)
         layers.append(LayerReport(
             combination=Phase(comb[0], comb[1], comb[2], int(comb[3]), int(comb[4]), target.clock_mhz),

@@ -65,6 +65,8 @@ class _TargetModel(StrictModel):
     overlap: bool
     zero_skipping: bool = True
     buffer_policy: Literal["lru", "degree"] = "lru"
+    accumulator_bits: PositiveInt = 32
+    index_bytes: PositiveInt = 4
     buffers: _BuffersModel
     packing: _PackingModel
 
@@ -96,6 +98,8 @@ class Target:
     dsp_macs: dict[int, float] = field(hash=False)
     lut_per_mac: dict[int, float] = field(hash=False)
     lut_fraction: float = 0.5
+    accumulator_bits: int = 32  # width of the aggregation's partial sums and of the logits written back
+    index_bytes: int = 4  # one node index of the edge list and row pointers (32-bit)
     source: str = ""
 
     @property
@@ -148,6 +152,7 @@ class Target:
             "dsp": self.dsp, "lut": self.lut, "pe_rows": self.pe_rows, "pe_cols": self.pe_cols,
             "agg_lanes": self.agg_lanes, "datapath_bits": self.datapath_bits, "overlap": self.overlap,
             "zero_skipping": self.zero_skipping, "buffer_policy": self.buffer_policy,
+            "accumulator_bits": self.accumulator_bits, "index_bytes": self.index_bytes,
             "buffers": dict(self.buffer_fractions),
             "packing": {"dsp_macs": dict(self.dsp_macs), "lut_per_mac": dict(self.lut_per_mac),
                         "lut_fraction": self.lut_fraction},
@@ -179,7 +184,8 @@ def parse_target(data: Any, source: str = "target") -> Target:
         agg_lanes=model.agg_lanes, datapath_bits=model.datapath_bits, overlap=model.overlap,
         zero_skipping=model.zero_skipping, buffer_policy=model.buffer_policy,
         buffer_fractions=model.buffers.model_dump(), dsp_macs=dict(model.packing.dsp_macs),
-        lut_per_mac=dict(model.packing.lut_per_mac), lut_fraction=model.packing.lut_fraction, source=source)
+        lut_per_mac=dict(model.packing.lut_per_mac), lut_fraction=model.packing.lut_fraction,
+        accumulator_bits=model.accumulator_bits, index_bytes=model.index_bytes, source=source)
 
 
 def _check_packing(model: _TargetModel, source: str) -> None:

@@ -7,7 +7,7 @@ from hw_strategies import archs, graphs, targets
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hwsim.kernels import _stack_distance_histogram, lru_miss_curve, static_miss_curve
+from hwsim._kernels import _stack_distance_histogram, lru_miss_curve, static_miss_curve
 from hwsim.simulate import simulate
 
 

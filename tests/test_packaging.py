@@ -3,6 +3,7 @@ presets and example networks, prints its version, and the quick commands never i
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -23,8 +24,13 @@ def run(args: list[str], cwd: Path, **kwargs) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_the_wheel_works_installed_outside_the_checkout(tmp_path):
+    # Built from a copy, so the build leaves no build/ or egg-info in the checkout.
+    source = tmp_path / "source"
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", "runs", ".pytest_cache", ".hypothesis", ".ruff_cache"))
     wheels = tmp_path / "wheels"
-    built = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheels), str(REPO)], tmp_path)
+    built = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheels), str(source)],
+                tmp_path)
     assert built.returncode == 0, built.stderr
     (wheel,) = wheels.glob("lpgnas_hw-*.whl")
     # A fresh venv whose dependencies (torch's CPU build among them) come from this interpreter's

@@ -12,16 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from hwsim.errors import InputError
 from lpgnas.cli import main
 from lpgnas.data import KIPF_WEIGHT_DECAY, dataset_info
-from lpgnas.sweep.pareto import frontier
-from lpgnas.sweep.runner import NOT_STARTED, _label, execute, run_local, run_points, run_sweep
-from lpgnas.sweep.spec import Point, SweepSpec, expand, load_sweep_spec
-from lpgnas.sweep.store import DB_NAME, SweepStore, read_records
+from lpgnas.sweep.runner import NOT_STARTED, execute, run_local, run_points, run_sweep
+from lpgnas.sweep.spec import Point, SweepSpec, expand
+from lpgnas.sweep.store import DB_NAME, SweepStore
 
 # Short points: a few search epochs and a capped retraining keep one point to a few seconds.
 QUICK = {"epochs": 4, "retrain_epochs": 10}
@@ -31,40 +27,6 @@ def quick_spec(data_root, **changes) -> SweepSpec:
     values = {"targets": ("zcu102",), "latency_budgets_ms": (0.03, 0.08), "nohw_reference": False,
               "baselines": ("gcn-w4a8",), **QUICK, **changes}
     return SweepSpec(**values, data_root=str(data_root))
-
-
-def test_grid_is_the_product_of_the_lists():
-    spec = SweepSpec(targets=("zcu102", "u250"), datasets=("cora", "citeseer"), latency_budgets_ms=(0.02, 0.04, 0.08),
-                     seeds=(0, 1), baselines=("gcn", "gat"))
-    points = expand(spec)
-    searches = [p for p in points if p.kind == "search"]
-    assert len(searches) == 2 * 2 * 3 * 2
-    assert len([p for p in points if p.kind == "reference"]) == 2 * 2  # per dataset and seed
-    assert len([p for p in points if p.kind == "baseline"]) == 2 * 2 * 2
-    assert len({p.key for p in points}) == len(points)
-    assert {p.options["latency_weight"] for p in searches} == {0.0}  # budgets set the latency
-    assert [p.key for p in expand(spec)] == [p.key for p in points]  # keys are stable
-
-
-def test_weights_default_to_the_search_default_without_budgets():
-    points = expand(SweepSpec(targets=("zcu102",), nohw_reference=False, baselines=()))
-    assert [p.options["latency_weight"] for p in points] == [0.1]
-
-
-def test_a_changed_setting_makes_new_points():
-    a = expand(SweepSpec(targets=("zcu102",), latency_budgets_ms=(0.03,), nohw_reference=False, baselines=()))
-    b = expand(SweepSpec(targets=("zcu102",), latency_budgets_ms=(0.03,), nohw_reference=False, baselines=(),
-                         epochs=100))
-    assert a[0].key != b[0].key
-
-
-def test_size_weight_reaches_the_searches_and_only_then_changes_keys():
-    plain = expand(SweepSpec(targets=("zcu102",), nohw_reference=False, baselines=()))
-    zero = expand(SweepSpec(targets=("zcu102",), nohw_reference=False, baselines=(), size_weight=0.0))
-    sized = expand(SweepSpec(targets=("zcu102",), nohw_reference=False, baselines=(), size_weight=0.05))
-    assert [p.key for p in zero] == [p.key for p in plain] and "size_weight" not in plain[0].options
-    assert sized[0].options["size_weight"] == 0.05 and sized[0].key != plain[0].key
-    assert _label(sized[0]) == "λ=0.1, λ_size=0.05" and _label(plain[0]) == "λ=0.1"
 
 
 def test_every_point_trains_with_its_datasets_weight_decay(monkeypatch, tmp_path):
@@ -86,105 +48,6 @@ def test_every_point_trains_with_its_datasets_weight_decay(monkeypatch, tmp_path
         if point.kind == "baseline":
             assert execute(point, str(tmp_path), None)["error"] == "RuntimeError: recorded"
     assert used == [KIPF_WEIGHT_DECAY, decay]
-
-
-def test_the_example_sweep_files_are_valid():
-    files = list((Path(__file__).resolve().parents[1] / "examples" / "sweeps").glob("*.yaml"))
-    assert files
-    for path in files:
-        assert expand(load_sweep_spec(str(path), {}))
-
-
-@pytest.mark.parametrize("text,needle", [
-    ("targets: [zcu102]\nlatency_budget_ms: [0.1]\n", "unknown key 'latency_budget_ms'"),
-    ("targets: [zcu102]\nlatency_budgets_ms: [-1]\n", "latency_budgets_ms[0]"),
-    ("targets: [zcu102]\nseeds: one\n", "seeds"),
-    ("datasets: [cora]\n", "targets"),
-    ("targets: [nowhere]\n", "nowhere"),
-    ("targets: [zcu102]\ndatasets: [imagenet]\n", "unknown dataset"),
-    ("targets: [zcu102]\nbaselines: [gcn-w3a3]\n", "gcn-w3a3"),
-    ("- just a list\n", "mapping"),
-])
-def test_bad_sweep_files_exit_2_with_one_line(text, needle, tmp_path, capsys):
-    config = tmp_path / "sweep.yaml"
-    config.write_text(text)
-    assert main(["sweep", "--config", str(config), "--out", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err
-    assert needle in err and err.count("\n") == 1 and "Traceback" not in err
-    assert not (tmp_path / "out").exists()
-
-
-@given(st.lists(st.tuples(st.floats(0.01, 10), st.floats(0, 1)), min_size=1, max_size=30))
-def test_frontier_is_exactly_the_non_dominated_points(points):
-    on = frontier(points)
-    assert any(on)
-
-    def dominates(p, q):
-        return p[0] <= q[0] and p[1] >= q[1] and p != q
-
-    for point, flag in zip(points, on):
-        assert flag == (not any(dominates(other, point) for other in points))
-
-
-def test_store_keeps_records_and_refuses_foreign_files(tmp_path):
-    store = SweepStore(tmp_path / "s", create=True)
-    store.record("k1", "search", {"a": 1}, {"status": "done", "rows": [{"x": 1}], "error": None, "seconds": 1.5})
-    store.record("k2", "search", {"a": 2}, {"status": "failed", "rows": [], "error": "boom", "seconds": 0.1})
-    store.close()
-    records = SweepStore(tmp_path / "s").records()
-    assert [(r.key, r.status, r.rows, r.error) for r in records] == [("k1", "done", [{"x": 1}], None),
-                                                                     ("k2", "failed", [], "boom")]
-    (tmp_path / "text").mkdir()
-    (tmp_path / "text" / DB_NAME).write_text("not a database at all, just text " * 10)
-    with pytest.raises(InputError, match="not a sweep database"):
-        SweepStore(tmp_path / "text")
-    foreign = tmp_path / "foreign"
-    foreign.mkdir()
-    sqlite3.connect(foreign / DB_NAME).execute("CREATE TABLE t (x)").connection.commit()
-    with pytest.raises(InputError, match="not a sweep database|schema_version"):
-        SweepStore(foreign)
-    (tmp_path / "other").mkdir()
-    (tmp_path / "other" / "notes.txt").write_text("mine")
-    with pytest.raises(InputError, match="not a sweep directory"):
-        SweepStore(tmp_path / "other", create=True)
-
-
-def test_records_travel_as_json_lines(tmp_path):
-    """Done records written as lines load into another store, which keeps what it has finished
-    and replaces its failures; a malformed line names the file and the line."""
-    source = SweepStore(tmp_path / "a", create=True)
-    source.record("k1", "search", {"a": 1}, {"status": "done", "rows": [{"acc": 0.8}], "error": None, "seconds": 2.0})
-    source.record("k2", "baseline", {"a": 2}, {"status": "done", "rows": [{"acc": 0.7}], "error": None, "seconds": 3})
-    lines = tmp_path / "records.jsonl"
-    lines.write_text("".join(r.line() + "\n" for r in source.records()))
-    target = SweepStore(tmp_path / "b", create=True)
-    target.record("k1", "search", {"a": 1}, {"status": "done", "rows": [{"acc": 0.9}], "error": None, "seconds": 1})
-    target.record("k2", "baseline", {"a": 2}, {"status": "failed", "rows": [], "error": "boom", "seconds": 0.1})
-    assert target.add(read_records(lines)) == 1
-    assert {r.key: (r.status, r.rows, r.seconds) for r in target.records()} == {
-        "k1": ("done", [{"acc": 0.9}], 1.0), "k2": ("done", [{"acc": 0.7}], 3.0)}
-    assert target.add(read_records(lines)) == 0
-    bad = tmp_path / "bad.jsonl"
-    for text, needle in ((lines.read_text() + "{not json\n", "line 3"), ('{"key": "k"}\n', "line 1"),
-                         (lines.read_text().replace('"done"', '"failed"'), "line 1")):
-        bad.write_text(text)
-        with pytest.raises(InputError) as caught:
-            read_records(bad)
-        assert str(bad) in caught.value.one_line() and needle in caught.value.one_line()
-
-
-def test_a_second_sweep_in_the_same_directory_is_refused(tmp_path):
-    holder = SweepStore(tmp_path / "s", create=True)
-    holder.lock()
-    with pytest.raises(InputError, match="another sweep"):
-        SweepStore(tmp_path / "s").lock()
-
-
-def test_pareto_of_a_directory_that_is_not_a_sweep_exits_2(tmp_path, capsys):
-    (tmp_path / DB_NAME).write_bytes(b"\x00garbage" * 100)
-    assert main(["pareto", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert DB_NAME in err and err.count("\n") == 1
 
 
 @pytest.fixture(scope="module")

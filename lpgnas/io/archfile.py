@@ -13,7 +13,7 @@ import yaml
 
 from hwsim.errors import InputError, StrictModel, from_validation_error
 from hwsim.files import read_yaml
-from hwsim.network import ArchSpec, parse_arch
+from hwsim.network import ArchSpec, arch_from_file
 
 # The example networks ship inside the package (examples/archs links here): `--arch gcn`, a
 # sweep's `baselines: [gcn]` and the study's manual networks resolve to them from any install.
@@ -80,16 +80,8 @@ def load_arch_file(path: str | Path) -> tuple[ArchSpec, TrainConfig]:
     TrainConfig (errors name file and field)."""
     path = resolve_arch_path(path)
     data = read_yaml(path)
-    source = str(path)
-    if not isinstance(data, dict):
-        raise InputError(source, "", "expected a mapping with a 'layers' list")
-    unknown = [k for k in data if k not in ("layers", "train")]
-    if unknown:
-        raise InputError(source, str(unknown[0]), "unknown key; accepted keys: layers, train")
-    if "layers" not in data:
-        raise InputError(source, "layers", "required: the list of layers")
-    arch = parse_arch({"layers": data["layers"]}, source)
-    return arch, parse_train(data.get("train"), source)
+    arch = arch_from_file(data, str(path))
+    return arch, parse_train(data.get("train"), str(path))
 
 
 def dump_arch(arch: ArchSpec, train: TrainConfig | None = None) -> str:

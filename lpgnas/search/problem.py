@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from costmodels.expected import ExpectedCost
 from costmodels.penalty import HardwarePenalty
-from costmodels.tables import build_tables
 from hwsim.errors import InputError
 from hwsim.graph import Graph
 from hwsim.network import ArchSpec, parse_arch
 from hwsim.simulate import Report, simulate
+from hwsim.tables import build_tables
 from hwsim.target import Target, load_target
 from lpgnas.data import GraphData, load_dataset, resolve_split
 from lpgnas.search.config import SearchConfig

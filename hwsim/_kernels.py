@@ -38,8 +38,6 @@ CONST, GCN, GAT, SYM_GAT, COS, LINEAR, GENE_LINEAR = range(7)
 # Attention vectors (each hidden·heads long) per attention code, stored with the weights.
 ATTENTION_VECTORS = tuple(ATTENTION_VECTOR_COUNTS[name] for name in ATTENTIONS)
 POLICY_LRU, POLICY_DEGREE = 0, 1
-ACCUMULATOR_BITS = 32
-INDEX_BYTES = 4  # edge list and row pointers: 32-bit node indices
 
 
 @njit(cache=True)
@@ -125,16 +123,16 @@ def _message_bytes(width, message_bits):
 
 
 @njit(cache=True)
-def _combination_phase(num_nodes, in_width, width, weight_bits, feature_bits, message_bits,
-                       first_layer, zero_skip, nnz_total, nnz_max_row, columns_per_pass, pe_rows,
-                       weight_buffer_bytes, feature_buffer_bytes, message_buffer_bytes, policy,
-                       dram_bytes_per_cycle, overlap):
+def combination_phase(num_nodes, in_width, width, weight_bits, feature_bits, message_bits,
+                      first_layer, zero_skip, nnz_total, nnz_max_row, columns_per_pass, pe_rows,
+                      weight_buffer_bytes, feature_buffer_bytes, message_buffer_bytes, policy,
+                      dram_bytes_per_cycle, overlap, index_bytes):
     """One layer's combination X·W. Returns (compute, memory, cycles, dram bytes, MACs), float64."""
     passes = math.ceil(width / columns_per_pass)
     if zero_skip:
         rows = max(math.ceil(nnz_total / pe_rows), nnz_max_row)
         index_bits = max(1, math.ceil(math.log2(max(in_width, 2))))
-        x_bytes = nnz_total * (feature_bits + index_bits) / 8.0 + (num_nodes + 1) * INDEX_BYTES
+        x_bytes = nnz_total * (feature_bits + index_bits) / 8.0 + (num_nodes + 1) * index_bytes
         macs = nnz_total * width
     else:
         rows = math.ceil(num_nodes / pe_rows) * in_width
@@ -175,26 +173,27 @@ def _attention_work(attention, width, heads, message_bits, attention_bits, datap
 
 
 @njit(cache=True)
-def _aggregation_phase(num_nodes, num_edges, max_in_degree, width, heads, attention, weight_bits, message_bits,
-                       attention_bits, last_layer, out_width, miss_curve, policy, message_buffer_bytes,
-                       output_buffer_bytes, agg_lanes, datapath_bits, dram_bytes_per_cycle, overlap):
+def aggregation_phase(num_nodes, num_edges, max_in_degree, width, heads, attention, weight_bits, message_bits,
+                      attention_bits, last_layer, out_width, miss_curve, policy, message_buffer_bytes,
+                      output_buffer_bytes, agg_lanes, datapath_bits, dram_bytes_per_cycle, overlap,
+                      accumulator_bits, index_bytes):
     """One layer's aggregation. Returns (compute, memory, cycles, dram bytes, MACs, misses, capacity)."""
     per_node_bytes = _message_bytes(width, message_bits)
     capacity = message_buffer_bytes // per_node_bytes
     misses = 0 if capacity >= num_nodes else miss_curve[capacity]
     offchip = _offchip_nodes(num_nodes, capacity, policy)
-    lanes = max(1, min(agg_lanes, output_buffer_bytes // (width * ACCUMULATOR_BITS // 8)))
+    lanes = max(1, min(agg_lanes, output_buffer_bytes // (width * accumulator_bits // 8)))
     att_edge, att_node = _attention_work(attention, width, heads, message_bits, attention_bits, datapath_bits)
     per_edge = math.ceil(width * message_bits / datapath_bits) + att_edge
-    per_node = math.ceil(width * ACCUMULATOR_BITS / datapath_bits) + att_node
+    per_node = math.ceil(width * accumulator_bits / datapath_bits) + att_node
     compute = float(max(math.ceil(num_edges * per_edge / lanes), max_in_degree * per_edge)
                     + math.ceil(num_nodes * per_node / lanes))
-    dram = (num_edges + num_nodes + 1) * INDEX_BYTES + misses * per_node_bytes
+    dram = (num_edges + num_nodes + 1) * index_bytes + misses * per_node_bytes
     dram += math.ceil(ATTENTION_VECTORS[attention] * width * weight_bits / 8.0)  # read by the lanes
     if attention == COS or attention == GENE_LINEAR:
         dram += offchip * per_node_bytes  # the destination's own message, once per node
     if last_layer:
-        dram += num_nodes * out_width * ACCUMULATOR_BITS // 8  # logits back to DRAM
+        dram += num_nodes * out_width * accumulator_bits // 8  # logits back to DRAM
     dram = float(dram)
     memory = dram / dram_bytes_per_cycle
     cycles = max(compute, memory) if overlap else compute + memory
@@ -202,7 +201,7 @@ def _aggregation_phase(num_nodes, num_edges, max_in_degree, width, heads, attent
 
 
 @njit(cache=True)
-def _layer_footprint(num_nodes, num_edges, width, heads, message_bits, attention_bits, onchip_bytes):
+def layer_footprint(num_nodes, num_edges, width, heads, message_bits, attention_bits, onchip_bytes):
     """min(on-chip bytes, working set): every node's message and every edge's coefficients.
 
     This is the LPGNAS buffer size (Zhao et al.) capped by what the device holds; weights are
@@ -213,10 +212,11 @@ def _layer_footprint(num_nodes, num_edges, width, heads, message_bits, attention
 
 
 @njit(cache=True)
-def _combination_table(num_nodes, in_widths, widths, weight_bits, feature_bits, message_bits, columns_by_bits,
-                       first_layer, zero_skip, nnz_total, nnz_max_row, pe_rows, weight_buffer_bytes,
-                       feature_buffer_bytes, message_buffer_bytes, policy, dram_bytes_per_cycle, overlap):
-    """Cycles and DRAM bytes of `_combination_phase` over every combination of the given values.
+def combination_table(num_nodes, in_widths, widths, weight_bits, feature_bits, message_bits, columns_by_bits,
+                      first_layer, zero_skip, nnz_total, nnz_max_row, pe_rows, weight_buffer_bytes,
+                      feature_buffer_bytes, message_buffer_bytes, policy, dram_bytes_per_cycle, overlap,
+                      index_bytes):
+    """Cycles and DRAM bytes of `combination_phase` over every combination of the given values.
 
     Returns two float64 arrays of shape (in widths, widths, weight bits, feature bits, message bits).
     `columns_by_bits[b]` is the target's columns per pass for b-bit operands.
@@ -230,20 +230,22 @@ def _combination_table(num_nodes, in_widths, widths, weight_bits, feature_bits, 
                 for d in range(shape[3]):
                     cols = columns_by_bits[max(weight_bits[c], feature_bits[d])]
                     for e in range(shape[4]):
-                        out = _combination_phase(num_nodes, in_widths[a], widths[b], weight_bits[c], feature_bits[d],
+                        out = combination_phase(num_nodes, in_widths[a], widths[b], weight_bits[c], feature_bits[d],
                                                  message_bits[e], first_layer, zero_skip, nnz_total, nnz_max_row,
                                                  cols, pe_rows, weight_buffer_bytes, feature_buffer_bytes,
-                                                 message_buffer_bytes, policy, dram_bytes_per_cycle, overlap)
+                                                 message_buffer_bytes, policy, dram_bytes_per_cycle, overlap,
+                                                 index_bytes)
                         cycles[a, b, c, d, e] = out[2]
                         dram[a, b, c, d, e] = out[3]
     return cycles, dram
 
 
 @njit(cache=True)
-def _aggregation_table(num_nodes, num_edges, max_in_degree, per_heads, heads, attentions, weight_bits,
-                       message_bits, attention_bits, last_layer, miss_curve, policy, message_buffer_bytes,
-                       output_buffer_bytes, agg_lanes, datapath_bits, dram_bytes_per_cycle, overlap, onchip_bytes):
-    """Cycles, DRAM bytes and footprint of `_aggregation_phase` over every combination.
+def aggregation_table(num_nodes, num_edges, max_in_degree, per_heads, heads, attentions, weight_bits,
+                      message_bits, attention_bits, last_layer, miss_curve, policy, message_buffer_bytes,
+                      output_buffer_bytes, agg_lanes, datapath_bits, dram_bytes_per_cycle, overlap, onchip_bytes,
+                      accumulator_bits, index_bytes):
+    """Cycles, DRAM bytes and footprint of `aggregation_phase` over every combination.
 
     Cycles and DRAM have shape (per-head widths, heads, attentions, weight bits, message bits,
     attention bits); attention types without coefficients use 0 attention bits whatever the
@@ -264,14 +266,15 @@ def _aggregation_table(num_nodes, num_edges, max_in_degree, per_heads, heads, at
                     for e in range(shape[4]):
                         for f in range(shape[5]):
                             a_bits = attention_bits[f] if has_coefficients else 0
-                            out = _aggregation_phase(num_nodes, num_edges, max_in_degree, width, heads[b],
+                            out = aggregation_phase(num_nodes, num_edges, max_in_degree, width, heads[b],
                                                      attentions[c], weight_bits[d], message_bits[e], a_bits,
                                                      last_layer, per_heads[a], miss_curve, policy,
                                                      message_buffer_bytes, output_buffer_bytes, agg_lanes,
-                                                     datapath_bits, dram_bytes_per_cycle, overlap)
+                                                     datapath_bits, dram_bytes_per_cycle, overlap,
+                                                     accumulator_bits, index_bytes)
                             cycles[a, b, c, d, e, f] = out[2]
                             dram[a, b, c, d, e, f] = out[3]
                             if d == 0:
-                                footprint[a, b, c, e, f] = _layer_footprint(num_nodes, num_edges, width, heads[b],
+                                footprint[a, b, c, e, f] = layer_footprint(num_nodes, num_edges, width, heads[b],
                                                                             message_bits[e], a_bits, onchip_bytes)
     return cycles, dram, footprint

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim import kernels
+from hwsim import _kernels as kernels
 from hwsim.graph import Graph
 from hwsim.network import ATTENTION_VECTOR_COUNTS, ATTENTIONS, HEAD_COUNTS, HIDDEN_SIZES, QUANT_BITS, layer_model_bits
 from hwsim.target import OPERAND_BITS, Target
@@ -72,16 +72,16 @@ def build_tables(graph: Graph, target: Target, num_classes: int, depth: int, wei
         in_widths = np.array([graph.num_features], dtype=np.int64) if first else widths
         per_heads = np.array([num_classes], dtype=np.int64) if last else hidden
         out_widths = (per_heads[:, None] * heads[None, :]).reshape(-1)
-        c_cycles, c_dram = kernels._combination_table(
+        c_cycles, c_dram = kernels.combination_table(
             graph.num_nodes, in_widths, out_widths, w_bits, a_bits, a_bits, columns, first, first and zero_skip,
             graph.feature_nnz_total, graph.feature_nnz_max_row, target.pe_rows, target.buffer_bytes("weight"),
             target.buffer_bytes("feature"), target.buffer_bytes("message"), policy, target.dram_bytes_per_cycle,
-            target.overlap)
-        a_cycles, a_dram, foot = kernels._aggregation_table(
+            target.overlap, target.index_bytes)
+        a_cycles, a_dram, foot = kernels.aggregation_table(
             graph.num_nodes, graph.num_edges, graph.max_in_degree, per_heads, heads, attentions, w_bits, a_bits,
             a_bits, last, miss_curve, policy, target.buffer_bytes("message"), target.buffer_bytes("output"),
             target.agg_lanes, target.datapath_bits, target.dram_bytes_per_cycle, target.overlap,
-            target.onchip_bytes)
+            target.onchip_bytes, target.accumulator_bits, target.index_bytes)
         quant = (("self", "q.weight"), ("self", "q.feature"), ("self", "q.message"))
         prev = () if first else (("prev", "hidden"), ("prev", "heads"))
         own = (("self", "heads"),) if last else (("self", "hidden"), ("self", "heads"))
