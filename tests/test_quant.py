@@ -8,7 +8,8 @@ from naive import mixed_quantize as naive_mixture
 
 from hwsim.network import WEIGHT_QUANTS
 from lpgnas.quant.kernels import sum_of_squares
-from lpgnas.quant.quantizers import Quantizer, _Mixture, abs_max, binarize, fake_quant, integer_max, ternarize
+from lpgnas.quant.mixture import MixedQuantizer, _Mixture
+from lpgnas.quant.quantizers import Quantizer, abs_max, binarize, fake_quant, integer_max, ternarize
 
 FIXED = ["q2", "q4", "q8", "q16"]
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32)
@@ -108,17 +109,21 @@ def test_constant_input_is_quantised_once_and_reused():
 
 
 def test_mixed_quantiser_mixes_and_a_sampled_width_quantises_plainly():
-    q = Quantizer(("q2", "q8", "f32"), running=True)
+    q = MixedQuantizer(("q2", "q8", "f32"), running=True)
     x = torch.randn(6, 4)
     probs = torch.tensor([0.2, 0.3, 0.5], requires_grad=True)
-    mixed = q(x, probs)
+    mixed, distortion = q(x, probs)
     mixed.sum().backward()
-    assert probs.grad is not None and float(q.distortion.detach()) > 0
+    assert probs.grad is not None and float(distortion.detach()) > 0
+    with torch.no_grad():
+        assert q(x, probs)[1] is None  # no distortion without gradients: nothing would read it
     for index, option in enumerate(q.options):
         one_hot = torch.nn.functional.one_hot(torch.tensor(index), 3).float()
-        torch.testing.assert_close(q(x, one_hot), fake_quant(x, option, q.running_max))
+        plain, none = q(x, one_hot)
+        torch.testing.assert_close(plain, fake_quant(x, option, q.running_max))
+        assert none is None
     sparse = x.relu().to_sparse_coo().coalesce()
-    picked = q(sparse, torch.tensor([1.0, 0.0, 0.0])).to_dense()
+    picked = q(sparse, torch.tensor([1.0, 0.0, 0.0]))[0].to_dense()
     torch.testing.assert_close(picked, fake_quant(x.relu(), "q2", q.calibrated_max(x.relu())))
 
 
@@ -130,14 +135,14 @@ def test_sparse_values_equal_the_dense_mix_and_its_gradient():
     rows, cols = sparse.indices()
     for probs in (torch.tensor([0.2, 0.3, 0.5]), torch.tensor([0.0, 1.0, 0.0])):
         dense_probs, sparse_probs = (probs.clone().requires_grad_(True) for _ in "ds")
-        dense_q, sparse_q = Quantizer(("q2", "q4", "q8"), running=True), Quantizer(("q2", "q4", "q8"), running=True)
-        want = dense_q(x, dense_probs)
-        got = sparse_q.sparse_values(sparse, sparse_probs)
+        dense_q, sparse_q = (MixedQuantizer(("q2", "q4", "q8"), running=True) for _ in "ds")
+        want = dense_q(x, dense_probs)[0]
+        got = sparse_q.sparse_values(sparse, sparse_probs)[0]
         torch.testing.assert_close(got, want[rows, cols])
         want.sum().backward()
         got.sum().backward()
         torch.testing.assert_close(sparse_probs.grad, dense_probs.grad)
-        torch.testing.assert_close(sparse_q(sparse, probs.detach()).to_dense(), dense_q(x, probs.detach()))
+        torch.testing.assert_close(sparse_q(sparse, probs.detach())[0].to_dense(), dense_q(x, probs.detach())[0])
 
 
 

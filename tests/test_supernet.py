@@ -28,7 +28,7 @@ def test_path_l2_is_the_squared_norm_of_the_sampled_slices_only():
     x, edge_index = torch.randn(12, 5), _ring(12)
     sample = controller.sample(tau=1.0)
     net.train()  # the weight step's mode, the one that records the term
-    net(x, edge_index, sample)
+    _, terms = net(x, edge_index, sample)
     expected, previous = 0.0, None
     for layer, picks in zip(net.layers, sample):
         choices = space.arch_choices(layer.layer)
@@ -42,8 +42,10 @@ def test_path_l2_is_the_squared_norm_of_the_sampled_slices_only():
             if name.startswith(attention.replace("-", "_") + "_"):
                 expected += float(vector[:, :heads, :per_head].square().sum())
         previous = (heads, per_head)
-    assert abs(float(net.path_l2()) - expected) <= 1e-4 * expected
-    assert float(net.path_l2()) < sum(float(p.square().sum()) for p in net.parameters())
+    assert abs(float(terms.path_l2) - expected) <= 1e-4 * expected
+    assert float(terms.path_l2) < sum(float(p.square().sum()) for p in net.parameters())
+    net.eval()  # the architecture step's mode: no weight decay term
+    assert float(net(x, edge_index, sample)[1].path_l2) == 0.0
 
 
 def _one_hot(candidates, value) -> torch.Tensor:
@@ -73,7 +75,7 @@ def test_a_hidden_unit_meets_the_same_next_layer_weights_at_every_width():
     for heads, hidden in ((2, 8), (4, 16), (8, 256)):
         sample[0]["heads"] = _one_hot(space.arch_choices(0)["heads"], heads)
         sample[0]["hidden"] = _one_hot(space.arch_choices(0)["hidden"], hidden)
-        outputs.append(net(x, edge_index, sample))
+        outputs.append(net(x, edge_index, sample)[0])
     assert float(outputs[0].abs().sum()) > 0
     for out in outputs[1:]:
         torch.testing.assert_close(out, outputs[0])
@@ -92,14 +94,14 @@ def test_a_supernet_path_computes_the_network_it_derives(attention):
     x, edge_index = torch.randn(12, 5), _ring(12)
     sample = controller.sample(tau=1.0, quant="widest")
     sample[0]["attention"] = _one_hot(space.arch_choices(0)["attention"], attention)
-    expected = net(x, edge_index, sample)
+    expected, terms = net(x, edge_index, sample)
     network = [{name: int(one_hot.argmax()) for name, one_hot in layer.items()} for layer in sample]
     arch = space.to_arch(network)
     model = QuantGNN(arch, in_channels=5, num_classes=3).eval()
     previous = None
     for conv, layer, picks in zip(model.convs, net.layers, sample):
         heads, per_head = layer.output_shape(picks)
-        scale = 1.0 if layer.last else float(layer.hidden_scale)
+        scale = 1.0 if layer.last else float(terms.hidden_scales[layer.layer])
         weight = layer.weight[:, :heads, :per_head][layer.input_rows(previous, 5)]
         conv.weight.copy_(scale * weight.reshape(weight.size(0), -1))
         bias = layer.bias[:heads, :per_head]
@@ -110,7 +112,7 @@ def test_a_supernet_path_computes_the_network_it_derives(attention):
                 source = layer.attention_vectors[f"{name}_{which}"][:, :heads, :per_head]
                 vector.copy_(source if which == "g" else source / scale)
         previous = (heads, per_head)
-    assert float(net.layers[0].hidden_scale) != 1.0
+    assert float(terms.hidden_scales[0]) != 1.0
     torch.testing.assert_close(model(x, edge_index), expected, rtol=1e-4, atol=1e-5)
 
 

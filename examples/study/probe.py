@@ -49,7 +49,7 @@ def pair_scores(run_dir: str | Path, layer: int = 0) -> dict[tuple[str, str], tu
             sample = [{name: F.one_hot(torch.tensor(k), len(space.choices(i)[name])).float()
                        for name, k in p.items()} for i, p in enumerate(picks)]
             with torch.no_grad():
-                logits = state.supernet(x, edge_index, sample)[val_mask]
+                logits = state.supernet(x, edge_index, sample)[0][val_mask]
             accuracy = float((logits.argmax(-1) == graph.y[val_mask]).float().mean())
             scores[(attention, aggregation)] = (float(score_loss(logits, graph.y[val_mask])), accuracy)
     return scores

@@ -87,8 +87,8 @@ def run(dataset: str, path_text: str, vary: tuple[str, ...], epochs: int, lr: fl
     rows, drawn_accs = [], []
     for epoch in range(1, epochs + 1):
         supernet.train()
-        logits = supernet(x, edge_index, path_sample(space, path, vary, generator))
-        loss = F.cross_entropy(logits[train_mask], y[train_mask]) + weight_decay / 2 * supernet.path_l2()
+        logits, terms = supernet(x, edge_index, path_sample(space, path, vary, generator))
+        loss = F.cross_entropy(logits[train_mask], y[train_mask]) + weight_decay / 2 * terms.path_l2
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(supernet.parameters(), SearchHyperParams().grad_clip)
@@ -97,7 +97,7 @@ def run(dataset: str, path_text: str, vary: tuple[str, ...], epochs: int, lr: fl
         if epoch % WINDOW == 0:
             supernet.eval()
             with torch.no_grad():
-                val_acc = accuracy(supernet(x, edge_index, fixed), y, val_mask)
+                val_acc = accuracy(supernet(x, edge_index, fixed)[0], y, val_mask)
             rows.append((epoch, statistics.fmean(drawn_accs[-WINDOW:]), val_acc))
     return rows
 

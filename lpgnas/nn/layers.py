@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hwsim.network import ACTIVATIONS, AGGREGATIONS, ATTENTION_VECTORS, ATTENTIONS, QuantSpec
+from hwsim.network import ACTIVATIONS, AGGREGATIONS, ATTENTION_VECTORS, ATTENTIONS, QuantSpec, has_coefficients
 from lpgnas.nn.dropout import dropout
 from lpgnas.quant.quantizers import Quantizer
 from lpgnas.sparse.ops import (
@@ -84,6 +85,41 @@ def edge_coefficients(attention: str, h: Tensor, edge_index: Tensor, att_l: Tens
     return edge_softmax(score, edge_index, num_nodes)
 
 
+class LayerQuantizers(NamedTuple):
+    """How one layer quantises each component: the deployed layer's Quantizers, or the search's
+    mixtures bound to the sampled widths. `feature_values` quantises the non-zeros of sparse
+    features; `attention` is used only by attention types with coefficients."""
+
+    feature: Callable[[Tensor], Tensor]
+    feature_values: Callable[[Tensor], Tensor]
+    message: Callable[[Tensor], Tensor]
+    attention: Callable[[Tensor], Tensor] | None
+
+
+def propagate(x: Tensor, weight: Tensor, edge_index: Tensor, heads: int, per_head: int, attention: str,
+              aggregation: str, vectors: tuple[Tensor | None, Tensor | None, Tensor | None],
+              quantize: LayerQuantizers, dropout_p: float, attention_dropout_p: float, training: bool,
+              negative_slope: float = 0.2) -> Tensor:
+    """One layer's anatomy, A·(X·W) (DESIGN.md §3), written once for the deployed layer and the
+    supernet's path: quantise the features (only the non-zeros of sparse ones, zero-skipping)
+    and drop them out, multiply by the already quantised weight, quantise the messages, compute
+    the edge coefficients from the quantised attention vectors, quantise and drop them out,
+    aggregate. Returns [N, heads, per_head] before bias and activation.
+    """
+    if x.is_sparse:
+        values = dropout(quantize.feature_values(x), dropout_p, training)
+        h = sparse_matmul(cached_pattern(x), values, weight)
+    else:
+        h = dropout(quantize.feature(x), dropout_p, training) @ weight
+    h = quantize.message(h).view(-1, heads, per_head)
+    alpha = edge_coefficients(attention, h, edge_index, *vectors, negative_slope)
+    if alpha is not None:
+        if has_coefficients(attention):
+            alpha = quantize.attention(alpha)
+        alpha = dropout(alpha, attention_dropout_p, training)
+    return aggregate(h, edge_index, alpha, aggregation)
+
+
 class QuantGNNConv(nn.Module):
     r"""One quantised GNN layer: out_i = ⊕_{j∈N(i)} α_ij · Q_m(Q_f(x_j) · Q_w(W)).
 
@@ -142,7 +178,9 @@ class QuantGNNConv(nn.Module):
         self.q_weight = Quantizer(quant.weight)
         self.q_feature = Quantizer(quant.feature, running=True)
         self.q_message = Quantizer(quant.message, running=True)
-        self.q_attention = Quantizer(quant.attention, running=True) if quant.attention else None
+        if has_coefficients(attention) and quant.attention is None:
+            raise ValueError(f"attention {attention!r} computes coefficients: give their quantisation")
+        self.q_attention = Quantizer(quant.attention, running=True) if has_coefficients(attention) else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -157,25 +195,12 @@ class QuantGNNConv(nn.Module):
         """The attention vectors (quantised with the weights)."""
         return [a for a in (self.att_l, self.att_r, self.att_g) if a is not None]
 
-    def edge_coefficients(self, h: Tensor, edge_index: Tensor) -> Tensor | None:
-        """Per-edge, per-head coefficients α [E, H], or None for ``const``."""
-        q = self.q_weight
-        vectors = [None if a is None else q(a) for a in (self.att_l, self.att_r, self.att_g)]
-        alpha = edge_coefficients(self.attention, h, edge_index, *vectors, self.negative_slope)
-        return alpha if self.q_attention is None or alpha is None else self.q_attention(alpha)
-
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        weight = self.q_weight(self.weight)
-        if x.is_sparse:  # zero-skipping: only the non-zeros are dropped out and multiplied
-            values = dropout(self.q_feature.sparse_values(x), self.dropout, self.training)
-            h = sparse_matmul(cached_pattern(x), values, weight)
-        else:
-            h = dropout(self.q_feature(x), self.dropout, self.training) @ weight
-        h = self.q_message(h).view(-1, self.heads, self.out_channels)
-        alpha = self.edge_coefficients(h, edge_index)
-        if alpha is not None:
-            alpha = dropout(alpha, self.attention_dropout, self.training)
-        out = aggregate(h, edge_index, alpha, self.aggregation)
+        vectors = tuple(None if a is None else self.q_weight(a) for a in (self.att_l, self.att_r, self.att_g))
+        quantize = LayerQuantizers(self.q_feature, self.q_feature.sparse_values, self.q_message, self.q_attention)
+        out = propagate(x, self.q_weight(self.weight), edge_index, self.heads, self.out_channels, self.attention,
+                        self.aggregation, vectors, quantize, self.dropout, self.attention_dropout, self.training,
+                        self.negative_slope)
         out = out.reshape(-1, self.heads * self.out_channels) if self.concat else out.mean(dim=1)
         return out + self.bias
 

@@ -107,12 +107,12 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
                 supernet.eval()
                 with torch.no_grad():
                     samples = [controller.sample(tau, quant="draw") for _ in range(hparams.arch_samples)]
-                    values = [float(score_loss(supernet(x, edge_index, sample)[val_mask], y[val_mask]))
+                    values = [float(score_loss(supernet(x, edge_index, sample)[0][val_mask], y[val_mask]))
                               for sample in samples]
                 with frozen(supernet):
-                    logits = supernet(x, edge_index, controller.sample(tau))
+                    logits, terms = supernet(x, edge_index, controller.sample(tau))
                     loss = score_loss(logits[val_mask], y[val_mask])
-                    distortion = supernet.distortion()
+                    distortion = terms.distortion
                     supernet.train()
                     total = sum(values)
                     score = sum((v - (total - v) / (len(values) - 1)) * controller.log_prob(sample)
@@ -127,9 +127,9 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
             # their widest, see SearchHyperParams.warmup_fraction)
             for _ in range(hparams.weight_steps):
                 widths = "widest" if state.epoch < warmup else "draw"
-                logits = supernet(x, edge_index, controller.sample(tau, quant=widths))
+                logits, terms = supernet(x, edge_index, controller.sample(tau, quant=widths))
                 weight_loss = F.cross_entropy(logits[train_mask], y[train_mask])
-                weight_loss = weight_loss + config.weight_decay / 2 * supernet.path_l2()
+                weight_loss = weight_loss + config.weight_decay / 2 * terms.path_l2
                 state.weight_opt.zero_grad()
                 weight_loss.backward()
                 torch.nn.utils.clip_grad_norm_(supernet.parameters(), hparams.grad_clip)

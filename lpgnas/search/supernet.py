@@ -12,18 +12,18 @@ candidate width, weighted by softmax(β) (DNAS), or takes one width (ArchControl
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hwsim.network import ATTENTION_VECTORS, HEAD_COUNTS, HIDDEN_SIZES, ArchSpec, has_coefficients
-from lpgnas.nn.dropout import dropout
-from lpgnas.nn.layers import edge_coefficients, resolve_activation
+from hwsim.network import ATTENTION_VECTORS, HEAD_COUNTS, HIDDEN_SIZES, ArchSpec
+from lpgnas.nn.layers import LayerQuantizers, propagate, resolve_activation
 from lpgnas.quant.kernels import sum_of_squares
-from lpgnas.quant.quantizers import Quantizer
+from lpgnas.quant.mixture import MixedQuantizer, sampled_option
 from lpgnas.search.space import QUANT_CHOICES, SearchSpace
-from lpgnas.sparse.ops import aggregate, cached_pattern, sparse_matmul
 
 Sample = dict[str, Tensor]  # choice name -> one-hot (architecture) or probabilities (quantisation)
 TYPICAL_WIDTH = 64  # the width the supernet's weights are initialised for (see reset_parameters)
@@ -151,13 +151,11 @@ class SuperLayer(nn.Module):
             f"{att.replace('-', '_')}_{v}": nn.Parameter(torch.empty(1, *shape))
             for att, vectors in ATTENTION_VECTORS.items() for v in vectors})
         self.bias = nn.Parameter(torch.zeros(*shape))
-        self.path_l2 = torch.zeros(())  # ‖θ‖² of the slices the last training forward used
-        self.hidden_scale = torch.ones(())  # the last forward's output normalisation (see forward)
         quant = space.quant_choices()
-        self.q_weight = Quantizer(quant["q.weight"])
-        self.q_feature = Quantizer(quant["q.feature"], running=True)
-        self.q_message = Quantizer(quant["q.message"], running=True)
-        self.q_attention = Quantizer(quant["q.attention"], running=True)
+        self.q_weight = MixedQuantizer(quant["q.weight"])
+        self.q_feature = MixedQuantizer(quant["q.feature"], running=True)
+        self.q_message = MixedQuantizer(quant["q.message"], running=True)
+        self.q_attention = MixedQuantizer(quant["q.attention"], running=True)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -196,8 +194,9 @@ class SuperLayer(nn.Module):
         return (torch.arange(heads).unsqueeze(1) * max(HIDDEN_SIZES) + torch.arange(hidden)).flatten()
 
     def forward(self, x: Tensor, edge_index: Tensor, sample: Sample,
-                previous: tuple[int, int] | None = None) -> Tensor:
-        """The sampled path; `previous` is the (heads, hidden) of the layer feeding x (None: the features).
+                previous: tuple[int, int] | None = None) -> tuple[Tensor, PathTerms]:
+        """The sampled path and its loss terms; `previous` is the (heads, hidden) of the layer
+        feeding x (None: the features).
 
         A hidden layer's aggregated output is scaled to unit RMS by a constant (no gradient flows
         through it), before the bias. The candidates of one layer differ in scale by the degree
@@ -217,39 +216,46 @@ class SuperLayer(nn.Module):
         activation = "identity" if self.last else pick["activation"]
         in_width = x.size(1)
         p_w, p_f, p_m, p_a = (sample[name] for name in QUANT_CHOICES)
+        terms = PathTerms()
+        distortions: dict[str, Tensor | None] = {}  # per component, its last mixture's (see PathTerms)
+
+        def mixed(component: str, probs: Tensor, values: bool = False) -> Callable[[Tensor], Tensor]:
+            quantizer = getattr(self, f"q_{component}")
+
+            def apply(tensor: Tensor) -> Tensor:
+                out, distortion = (quantizer.sparse_values if values else quantizer)(tensor, probs)
+                if distortion is not None or sampled_option(probs) is None:
+                    distortions[component] = distortion
+                return out
+            return apply
+
         rows = self.input_rows(previous, in_width)
         raw_weight = self.weight[:, :heads, :per_head][rows]
         bias = self.bias[:heads, :per_head]
+        slices = [raw_weight, bias]
+        weight = mixed("weight", p_w)(raw_weight.reshape(in_width, -1))
+        vectors = []
+        for which in "lrg":
+            if which in ATTENTION_VECTORS[attention]:
+                vector = self.attention_vectors[f"{attention.replace('-', '_')}_{which}"][:, :heads, :per_head]
+                slices.append(vector)
+                vectors.append(mixed("weight", p_w)(vector))
+            else:
+                vectors.append(None)
         if self.training:  # only the weight step reads it; the architecture step runs in eval mode
-            self.path_l2 = raw_weight.square().sum() + bias.square().sum()
-        weight = self.q_weight(raw_weight.reshape(in_width, -1), p_w)
-        if x.is_sparse:
-            values = dropout(self.q_feature.sparse_values(x, p_f), self.dropout, self.training)
-            h = sparse_matmul(cached_pattern(x), values, weight)
-        else:
-            h = dropout(self.q_feature(x, p_f), self.dropout, self.training) @ weight
-        h = self.q_message(h, p_m).view(-1, heads, per_head)
-        vectors = [self._vector(attention, v, heads, per_head, p_w) for v in "lrg"]
-        alpha = edge_coefficients(attention, h, edge_index, *vectors, self.negative_slope)
-        if alpha is not None:
-            if has_coefficients(attention):
-                alpha = self.q_attention(alpha, p_a)
-            alpha = dropout(alpha, self.dropout, self.training)
-        out = aggregate(h, edge_index, alpha, aggregation)
+            terms.path_l2 = sum(t.square().sum() for t in slices)
+        quantize = LayerQuantizers(mixed("feature", p_f), mixed("feature", p_f, values=True), mixed("message", p_m),
+                                   mixed("attention", p_a))
+        out = propagate(x, weight, edge_index, heads, per_head, attention, aggregation, tuple(vectors), quantize,
+                        self.dropout, self.dropout, self.training, self.negative_slope)
         if not self.last:
             rms = math.sqrt(sum_of_squares(out.detach().contiguous().view(-1).numpy()) / max(out.numel(), 1))
-            self.hidden_scale = torch.tensor(1.0 / max(rms, 1e-12), dtype=out.dtype)
-            out = out * self.hidden_scale
+            scale = torch.tensor(1.0 / max(rms, 1e-12), dtype=out.dtype)
+            terms.hidden_scales.append(scale)
+            out = out * scale
         out = (out + bias).mean(dim=1) if self.last else (out + bias).reshape(-1, heads * per_head)
-        return resolve_activation(activation)(out)
-
-    def _vector(self, attention: str, which: str, heads: int, per_head: int, p_w: Tensor) -> Tensor | None:
-        if which not in ATTENTION_VECTORS[attention]:
-            return None
-        vector = self.attention_vectors[f"{attention.replace('-', '_')}_{which}"][:, :heads, :per_head]
-        if self.training:
-            self.path_l2 = self.path_l2 + vector.square().sum()
-        return self.q_weight(vector, p_w)
+        terms.distortions = [distortions[c] for c in COMPONENTS if distortions.get(c) is not None]
+        return resolve_activation(activation)(out), terms
 
 
 class SuperNet(nn.Module):
@@ -261,32 +267,42 @@ class SuperNet(nn.Module):
         self.layers = nn.ModuleList(
             SuperLayer(in_channels if i == 0 else widest, space, i, num_classes, dropout) for i in range(space.depth))
 
-    def forward(self, x: Tensor, edge_index: Tensor, sample: list[Sample]) -> Tensor:
-        for layer in self.layers:
-            for quantizer in (layer.q_weight, layer.q_feature, layer.q_message, layer.q_attention):
-                quantizer.distortion = None
-        previous = None
+    def forward(self, x: Tensor, edge_index: Tensor, sample: list[Sample]) -> tuple[Tensor, PathTerms]:
+        """The sampled path's logits and its loss terms over all layers."""
+        previous, total = None, PathTerms()
         for layer, layer_sample in zip(self.layers, sample):
-            x = layer(x, edge_index, layer_sample, previous)
+            x, terms = layer(x, edge_index, layer_sample, previous)
+            total.path_l2 = total.path_l2 + terms.path_l2
+            total.distortions += terms.distortions
+            total.hidden_scales += terms.hidden_scales
             previous = layer.output_shape(layer_sample)
-        return x
+        return x, total
 
-    def path_l2(self) -> Tensor:
-        """‖θ‖² of the parameters the last training-mode forward's path used.
 
-        The weight step adds it as that path's own L2 term, so each path trains as it will be
-        retrained (Adam + L2). A decay on the whole supernet would shrink every slice the step
+# The quantised components of a layer, in the order their distortions are summed.
+COMPONENTS = ("weight", "feature", "message", "attention")
+
+
+@dataclass
+class PathTerms:
+    """What a supernet forward yields besides its output, returned rather than left on modules.
+
+    path_l2: ‖θ‖² of the parameter slices the path used, in training mode (0 in eval mode). The
+        weight step adds it as the path's own L2 term, so each path trains as it will be
+        retrained (Adam + L2); a decay on the whole supernet would shrink every slice the step
         did not sample.
-        """
-        return sum(layer.path_l2 for layer in self.layers)
+    distortions: per layer and quantised component (COMPONENTS) mixed with gradients on, the
+        E_p[‖Q(x) − x‖² / ‖x‖²] of its last mixture; for the weights, whose quantiser also serves
+        the attention vectors, that is the last attention vector's where the type has vectors.
+    hidden_scales: each hidden layer's output normalisation (SuperLayer.forward).
+    """
 
+    path_l2: Tensor = field(default_factory=lambda: torch.zeros(()))
+    distortions: list[Tensor] = field(default_factory=list)
+    hidden_scales: list[Tensor] = field(default_factory=list)
+
+    @property
     def distortion(self) -> Tensor:
-        """Σ over the mixed tensors of the last forward of E_p[‖Q(x) − x‖² / ‖x‖²].
-
-        The search adds it to the architecture loss as an accuracy prior on the bit widths
-        (see lpgnas.search.run): differentiable in the quantisation probabilities only.
-        """
-        terms = [q.distortion for layer in self.layers
-                 for q in (layer.q_weight, layer.q_feature, layer.q_message, layer.q_attention)
-                 if q.distortion is not None]
-        return torch.stack(terms).sum() if terms else torch.zeros(())
+        """Σ of the distortions: the architecture loss's accuracy prior on the bit widths
+        (lpgnas.search.loop), differentiable in the quantisation probabilities only."""
+        return torch.stack(self.distortions).sum() if self.distortions else torch.zeros(())
