@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hwsim.errors import InputError
-from hwsim.graph import Graph
 from lpgnas.io.runfiles import write_atomic
 
 if TYPE_CHECKING:
     from torch import Tensor
+
+    from hwsim.graph import Graph
 
 # The L2 weight decay of the GCN and GAT papers (Kipf & Welling 2017, Veličković et al. 2018),
 # tuned on the Planetoid citation graphs.
@@ -52,7 +53,7 @@ class DatasetInfo:
     # Neural Network Evaluation"). The values below were picked by the GCN baseline's validation
     # accuracy (full split, seed 0) among 5e-4, 5e-5 and 0, and 0 won on all four: Photo 81.3 /
     # 90.7 / 93.0 %, Computers 66.1 / 79.7 / 84.9, CS 86.9 / 93.4 / 93.7, Physics 95.4 / 96.5 /
-    # 97.0 (docs/search-tuning.md, session 17).
+    # 97.0 (docs/search-tuning.md, "Weight decay per dataset").
     weight_decay: float = KIPF_WEIGHT_DECAY
     has_masks: bool = False  # a user's graph file with train/val/test masks (family "file")
 
@@ -124,6 +125,8 @@ class GraphData:
     def to_hw(self) -> Graph:
         """The graph as hwsim streams it (self-loops added, feature non-zeros per row counted)."""
         import torch
+
+        from hwsim.graph import Graph
 
         nnz = torch.count_nonzero(self.x, dim=1).numpy()
         return Graph.from_edge_index(self.edge_index.numpy(), self.num_nodes, self.num_features, nnz, name=self.name)
@@ -282,6 +285,8 @@ def _same_size(source: Path, cached: Path) -> bool:
 
 def load_hw_graph(name: str, root: str | os.PathLike | None = None) -> tuple[Graph, int]:
     """A dataset as hwsim streams it, and its class count, from the cache when it is current."""
+    from hwsim.graph import Graph  # numba's import, only where a graph is built
+
     info = dataset_info(name)
     cache_raw = cache_dir() / "datasets" / info.pyg_name / "raw"
     cached = cache_raw.parent / "hwgraph.npz"

@@ -78,3 +78,22 @@ def test_search_summary_has_headers_clock_bound_and_one_seed():
     several = {**RESULT, "seeds": [0, 1], "accuracy": {"val": {"mean": 0.8, "std": 0.01},
                                                         "test": {"mean": 0.81, "std": 0.02}}}
     assert "81.00 ± 2.00 % (2 seeds)" in render_search(several)
+
+
+def test_search_and_sweep_defaults_are_the_search_configs():
+    """Each default is defined once, in SearchConfig: the CLI and sweeps read it from there."""
+    from dataclasses import fields
+
+    from lpgnas.cli.program import build_parser
+    from lpgnas.search.config import SearchConfig
+    from lpgnas.sweep.spec import SweepSpec
+
+    args = build_parser().parse_args(["search", "--target", "zcu102"])
+    config_defaults = {f.name: f.default for f in fields(SearchConfig)}
+    for name in ("dataset", "layers", "epochs", "seed", "candidates", "latency_weight", "buffer_weight",
+                 "size_weight", "budget_weight", "quant_choices", "threads"):
+        assert getattr(args, name) == config_defaults[name], name
+    spec = SweepSpec(targets=("zcu102",))
+    for name in ("layers", "epochs", "quant_choices", "threads", "buffer_weight", "size_weight"):
+        assert getattr(spec, name) == config_defaults[name], name
+    assert spec.weights == (config_defaults["latency_weight"],)

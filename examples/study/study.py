@@ -40,7 +40,7 @@ BASELINES = ("gcn", "gcn-w8a8", "gcn-w4a8", "gat", "gat-w8a8", "gat-w4a8", "sage
 # search's default latency weight alone, and with a model-size term of the same weight (the
 # LPGNAS paper's own objective). With latency alone the searches keep 8-bit weights, so on Cora
 # their models are the size of the best manual W8A8 network; the size term halves or quarters
-# them for 1-2 points (docs/search-tuning.md, sessions 10-11).
+# them for 1-2 points (docs/search-tuning.md, "Model size in the loss").
 HW_SEARCH, HW_SIZE_SEARCH = "lpgnas-hw λ=0.1", "lpgnas-hw λ=0.1, λ_size=0.1"
 SEARCHES = {
     "NAS f32": {"no_hw": True, "quant_choices": "f32"},
@@ -62,12 +62,12 @@ FORCED_SOURCES = ("lpgnas-hw --no-hw", HW_SEARCH)
 # more for each of the other four. So the larger ones keep every baseline, search and seed but
 # select among StudyConfig.larger_candidates candidates and skip the forced widths (the W4A8
 # statistics already stand on Cora + CiteSeer's 24 networks). Measured under this protocol, a
-# PubMed full-split seed took 5,200-7,500 CPU-s (session 13), and the four others would have
+# PubMed full-split seed took 5,200-7,500 CPU-s (commit 33d88c5), and the four others would have
 # needed ~31 more hours on 2 cores, a Physics search point ~3 h by itself: longer than a working
 # session of this machine, so it could never finish (a point in flight is lost when the machine
 # is taken back). So their searches also run StudyConfig.larger_epochs epochs (200, a third of
 # them warm-up as always); every method on a dataset gets the same search budget, and PubMed's
-# full split at 500 epochs (README, session 13) shows what the shorter search costs.
+# full split at 500 epochs (docs/study.md) shows what the shorter search costs.
 FULL_PROTOCOL = ("cora", "citeseer")
 # Uniform settings forced on the searched networks: (weight, activations), the paper's W/A names.
 UNIFORM = {"W2A8": ("q2", "q8"), "W4A4": ("q4", "q4"), "W4A8": ("q4", "q8"), "W8A4": ("q8", "q4"),

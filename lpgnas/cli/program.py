@@ -108,32 +108,38 @@ def start_by(stop_after_hours: float | None) -> float | None:
 
 
 def _add_search(sub) -> None:
+    from lpgnas.search.config import default
+
     p = sub.add_parser("search", help="search architecture and bit widths for a target (the main job)",
                        description="One differentiable search over architecture and per-component bit widths "
                                    "with the target's simulated latency and buffer in the loss; then retrain the "
                                    "derived network and simulate it. Writes RUN_DIR/{arch.yaml,result.json,model.pt}.")
     p.add_argument("--target", help="target YAML file or preset name (required unless --resume)")
-    p.add_argument("--dataset", default="cora", help="dataset name (default: cora)")
+    p.add_argument("--dataset", default=default("dataset"), help="dataset name or GRAPH.npz (default: %(default)s)")
     p.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA, else the user cache)")
     p.add_argument("--split", choices=("public", "full"), help="default: public where it exists, else full")
-    p.add_argument("--layers", type=positive_int, default=2, help="network depth (default: 2)")
-    p.add_argument("--epochs", type=positive_int, default=500, help="search epochs (default: 500)")
-    p.add_argument("--seed", type=int, default=0, help="search seed (default: 0)")
+    p.add_argument("--layers", type=positive_int, default=default("layers"),
+                   help="network depth (default: %(default)s)")
+    p.add_argument("--epochs", type=positive_int, default=default("epochs"),
+                   help="search epochs (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=default("seed"), help="search seed (default: %(default)s)")
     p.add_argument("--seeds", type=parse_int_list, help="retraining seeds (default: the search seed)")
     p.add_argument("--retrain-epochs", type=positive_int, help="cap on retraining epochs (default: none)")
-    p.add_argument("--candidates", type=positive_int, default=1,
+    p.add_argument("--candidates", type=positive_int, default=default("candidates"),
                    help="train this many networks drawn near the argmax once, keep the best on validation "
-                        "(error + hardware penalty) (default: 1, the argmax alone)")
-    p.add_argument("--latency-weight", type=nonnegative_float, default=0.1,
-                   help="λ_lat, on latency normalised by an 8-bit GCN's (default: 0.1)")
-    p.add_argument("--buffer-weight", type=nonnegative_float, default=0.0,
-                   help="μ, on the peak buffer normalised by an 8-bit GCN's (default: 0)")
-    p.add_argument("--size-weight", type=nonnegative_float, default=0.0,
-                   help="λ_size, on the model size normalised by an 8-bit GCN's (default: 0)")
+                        "(error + hardware penalty) (default: %(default)s, the argmax alone)")
+    p.add_argument("--latency-weight", type=nonnegative_float, default=default("latency_weight"),
+                   help="λ_lat, on latency normalised by an 8-bit GCN's (default: %(default)s)")
+    p.add_argument("--buffer-weight", type=nonnegative_float, default=default("buffer_weight"),
+                   help="μ, on the peak buffer normalised by an 8-bit GCN's (default: %(default)s)")
+    p.add_argument("--size-weight", type=nonnegative_float, default=default("size_weight"),
+                   help="λ_size, on the model size normalised by an 8-bit GCN's (default: %(default)s)")
     p.add_argument("--latency-budget-ms", type=positive_float, help="hard latency budget (hinge + repair)")
     p.add_argument("--buffer-budget-kib", type=positive_float, help="hard on-chip buffer budget (hinge + repair)")
-    p.add_argument("--budget-weight", type=nonnegative_float, default=1.0, help="λ_b of the budget hinges (default: 1)")
-    p.add_argument("--quant-choices", default="all", help="all (default), f32, or a list such as q4,q8,f32")
+    p.add_argument("--budget-weight", type=nonnegative_float, default=default("budget_weight"),
+                   help="λ_b of the budget hinges (default: %(default)s)")
+    p.add_argument("--quant-choices", default=default("quant_choices"),
+                   help="all, f32, or a list such as q4,q8,f32 (default: %(default)s)")
     p.add_argument("--no-hw", action="store_true", help="drop the hardware penalties (accuracy-only search)")
     p.add_argument("--weight-decay", type=nonnegative_float,
                    help="L2 weight decay of the supernet's paths and of retraining (default: the dataset's; "
@@ -141,7 +147,8 @@ def _add_search(sub) -> None:
     _add_hparams(p)
     p.add_argument("--keep-checkpoint", action="store_true",
                    help="keep the trained supernet (checkpoint.pt, ~37 MB on Cora) after the run, for probes")
-    p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default: 1)")
+    p.add_argument("--threads", type=positive_int, default=default("threads"),
+                   help="torch threads (default: %(default)s)")
     p.add_argument("--out", help="run directory (default: runs/DATASET-TARGET-sSEED-TIME)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its directory")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")

@@ -3,8 +3,9 @@ defaults defined here once, and the method's hyper-parameters (SearchHyperParams
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from hwsim.errors import InputError
 from hwsim.network import ArchSpec
@@ -84,6 +85,14 @@ class SearchConfig:
         # runs from before the field ran with the defaults; a point's options carry only the changed ones
         data["hparams"] = parse_hyperparams(data.get("hparams"), f"{source}: hparams")
         return cls(**data)
+
+
+def default(name: str) -> Any:
+    """A SearchConfig field's default: the one place the CLI and sweeps take it from."""
+    value = next(f.default for f in fields(SearchConfig) if f.name == name)
+    if value is MISSING:
+        raise KeyError(f"SearchConfig.{name} has no default")
+    return value
 
 
 def run_config(run_dir: str | Path) -> SearchConfig:

@@ -29,7 +29,7 @@ Sample = dict[str, Tensor]  # choice name -> one-hot (architecture) or probabili
 TYPICAL_WIDTH = 64  # the width the supernet's weights are initialised for (see reset_parameters)
 # One categorical over (attention, aggregation) pairs: `mean` suits `const` only (softmax
 # coefficients already average), so independent logits credit it on the wrong partners
-# (docs/search-tuning.md, session 9; adopted with the size term in session 11).
+# (docs/search-tuning.md, "One choice for attention and aggregation").
 PAIR = ("attention", "aggregation")
 
 

@@ -22,14 +22,16 @@ from hwsim.files import read_yaml
 from hwsim.target import PRESET_DIR, load_target, resolve_target_path
 from lpgnas.data import DATASETS, KIPF_WEIGHT_DECAY, dataset_info, resolve_split
 from lpgnas.io.archfile import load_arch_file, resolve_arch_path
+from lpgnas.search.config import default
 from lpgnas.search.hparams import SearchHyperParams, parse_hyperparams
 from lpgnas.search.space import parse_quant_choices
 
 # The manual reference networks of every sweep plot (issue 5): GCN and GAT at three precisions.
 DEFAULT_BASELINES = ("gcn", "gcn-w8a8", "gcn-w4a8", "gat", "gat-w8a8", "gat-w4a8")
-# The search's default latency weight (lpgnas-hw search --latency-weight); a budget sweep uses 0
-# instead, so that each point's latency is set by its budget and not pulled down by the weight.
-DEFAULT_LATENCY_WEIGHT = 0.1
+# A sweep without budgets runs the search's default latency weight (lpgnas-hw search
+# --latency-weight); a budget sweep uses 0 instead, so that each point's latency is set by its
+# budget and not pulled down by the weight.
+DEFAULT_LATENCY_WEIGHT = default("latency_weight")
 
 
 class _SweepFile(StrictModel):
@@ -40,15 +42,15 @@ class _SweepFile(StrictModel):
     latency_budgets_ms: list[pydantic.PositiveFloat] = []
     latency_weights: list[pydantic.NonNegativeFloat] = []
     buffer_budgets_kib: list[pydantic.PositiveFloat] = []
-    buffer_weight: pydantic.NonNegativeFloat = 0.0
-    size_weight: pydantic.NonNegativeFloat = 0.0
+    buffer_weight: pydantic.NonNegativeFloat = default("buffer_weight")
+    size_weight: pydantic.NonNegativeFloat = default("size_weight")
     seeds: list[int] = [0]
-    layers: pydantic.PositiveInt = 2
-    epochs: pydantic.PositiveInt = 500
+    layers: pydantic.PositiveInt = default("layers")
+    epochs: pydantic.PositiveInt = default("epochs")
     retrain_epochs: pydantic.PositiveInt | None = None
     split: Literal["public", "full"] | None = None
-    quant_choices: str = "all"
-    threads: pydantic.PositiveInt = 1
+    quant_choices: str = default("quant_choices")
+    threads: pydantic.PositiveInt = default("threads")
     nohw_reference: bool = True
     baselines: list[str] = list(DEFAULT_BASELINES)
     hparams: dict[str, Any] = {}  # search hyper-parameters (lpgnas.search.hparams), validated there
@@ -63,15 +65,15 @@ class SweepSpec:
     latency_budgets_ms: tuple[float, ...] = ()
     latency_weights: tuple[float, ...] = ()
     buffer_budgets_kib: tuple[float, ...] = ()
-    buffer_weight: float = 0.0
-    size_weight: float = 0.0
+    buffer_weight: float = default("buffer_weight")
+    size_weight: float = default("size_weight")
     seeds: tuple[int, ...] = (0,)
-    layers: int = 2
-    epochs: int = 500
+    layers: int = default("layers")
+    epochs: int = default("epochs")
     retrain_epochs: int | None = None
     split: str | None = None
-    quant_choices: str = "all"
-    threads: int = 1
+    quant_choices: str = default("quant_choices")
+    threads: int = default("threads")
     nohw_reference: bool = True
     baselines: tuple[str, ...] = DEFAULT_BASELINES
     hparams: SearchHyperParams = field(default_factory=SearchHyperParams)
