@@ -19,7 +19,7 @@ from lpgnas import __version__
 from lpgnas.data import GraphData, split_masks
 from lpgnas.io.archfile import TrainConfig
 from lpgnas.io.interrupts import Deferred, deferred_interrupts
-from lpgnas.io.runfiles import save_torch
+from lpgnas.io.runfiles import load_torch, save_torch
 from lpgnas.nn.model import QuantGNN, as_input, buffer_size_bytes, model_size_bytes, with_self_loops
 
 # A run given a checkpoint file saves its state there after its first epoch, then once this many
@@ -81,8 +81,8 @@ def train_once(
     loop = {"epoch": 0, "best": (-1.0, float("inf")), "best_loss": float("inf"), "best_state": None,
             "best_epoch": 0, "stale": 0, "seconds": 0.0}  # best: the (val acc, val loss) ranking key
     if checkpoint is not None and checkpoint.is_file():
-        saved = torch.load(checkpoint, weights_only=False)
-        if saved["identity"] == identity:
+        saved = load_torch(checkpoint, "training checkpoint")
+        if isinstance(saved, dict) and saved.get("identity") == identity:
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
             loop = saved["loop"]

@@ -205,7 +205,7 @@ def test_pair_probe_scores_every_pair_of_a_finished_search(config, tmp_path):
     with pytest.raises(InputError, match="checkpoint"):
         pair_scores(bare)  # a run without its checkpoint
     (bare / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(InputError, match="unreadable checkpoint"):
+    with pytest.raises(InputError, match="unreadable search checkpoint"):
         pair_scores(bare)
 
 
@@ -239,3 +239,20 @@ def test_the_architecture_gradient_is_the_same_with_the_weights_frozen(config):
         assert (plain is None) == (frozen_grad is None)
         if plain is not None:
             torch.testing.assert_close(frozen_grad, plain)
+
+
+def test_a_checkpoint_with_a_pickle_payload_is_refused_before_it_runs(config, tmp_path, capsys):
+    import pathlib
+
+    class Payload:
+        def __reduce__(self):
+            return (pathlib.Path.touch, (tmp_path / "ran",))
+
+    out = tmp_path / "hostile"
+    out.mkdir()
+    (out / "run.json").write_text(json.dumps(replace(config, out=str(out)).to_dict()))
+    torch.save({"supernet": {}, "epoch": Payload()}, out / "checkpoint.pt")
+    assert main(["search", "--resume", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert not (tmp_path / "ran").exists()
+    assert "checkpoint.pt" in err and "refused" in err and err.count("\n") == 1

@@ -4,7 +4,8 @@ Why: the architecture logits of attention and aggregation are learnt as independ
 so a pair that is good only together (`const` with `mean`, GraphSAGE's averaging) is credited
 through paths that draw other partners. This probe holds the derived network fixed and swaps
 one layer's pair through every candidate, scoring each path on the search's own validation
-split with the search's calibrated loss (docs/search-tuning.md, "One choice for attention and aggregation", for what it showed).
+split with the search's calibrated loss (what it showed: docs/search-tuning.md, "One choice for
+attention and aggregation").
 """
 
 from __future__ import annotations

@@ -16,9 +16,8 @@ import statistics
 import sys
 from pathlib import Path
 
-import torch
-
 from hwsim.errors import InputError
+from lpgnas.io.runfiles import load_torch
 
 
 def history(run_dir: Path) -> list[dict]:
@@ -26,7 +25,7 @@ def history(run_dir: Path) -> list[dict]:
     if (run_dir / "search.json").is_file():
         return json.loads((run_dir / "search.json").read_text())["history"]
     if (run_dir / "checkpoint.pt").is_file():
-        return torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=False)["history"]
+        return load_torch(run_dir / "checkpoint.pt", "search checkpoint")["history"]
     raise InputError(str(run_dir), "", "holds neither search.json nor checkpoint.pt (not a search run directory)")
 
 

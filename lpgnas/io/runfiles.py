@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hwsim.errors import InputError
+
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write through a temporary file, fsync it, then rename over `path`."""
@@ -28,12 +30,38 @@ def write_text(path: Path, text: str) -> None:
 
 
 def save_torch(path: Path, obj: Any) -> None:
+    """torch.save through a temporary file, fsynced before the rename (as write_atomic)."""
     import torch  # here, so that the commands that write no tensors never import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
+    with open(tmp, "wb") as handle:
+        torch.save(obj, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def load_torch(path: Path, what: str = "checkpoint") -> Any:
+    """A tensor file of a run directory, loaded as data only (weights_only): a file holding code
+    or other objects is refused before anything in it runs. Damage is a one-line InputError."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        # torch's message opens with advice to load unsafely; what went wrong follows this marker
+        reason = str(err).partition("WeightsUnpickler error:")[2].strip().split("\n")[0] or type(err).__name__
+        if "global" in reason.lower():
+            raise InputError(str(path), "", f"refused: the {what} holds code or objects other than tensors "
+                             f"({reason[:160]}); nothing in it was run. Delete it to start that part again") from None
+        raise InputError(str(path), "", f"unreadable {what} ({reason[:160]}); delete it to start that part "
+                         "again") from None
+    except (RuntimeError, EOFError, ValueError, OSError, AttributeError, TypeError, IndexError) as err:
+        raise InputError(str(path), "", f"unreadable {what} ({type(err).__name__}: {str(err)[:200]}); "
+                         "delete it to start that part again") from None
 
 
 def read_json(path: Path) -> Any:

@@ -3,7 +3,6 @@ penalty) and a weight step, with the state that is checkpointed between epochs."
 
 from __future__ import annotations
 
-import pickle
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from hwsim.errors import InputError
 from lpgnas.data import split_masks
 from lpgnas.io.interrupts import deferred_interrupts
 from lpgnas.io.progress import progress_bar
-from lpgnas.io.runfiles import save_torch
+from lpgnas.io.runfiles import load_torch, save_torch
 from lpgnas.nn.model import as_input, with_self_loops
 from lpgnas.search.loss import score_loss, temperature
 from lpgnas.search.problem import Problem
@@ -153,11 +152,13 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
 
 
 def load_checkpoint(state: SearchState, checkpoint: Path) -> None:
-    """Restore `state` from a search checkpoint; a damaged file is a one-line InputError."""
+    """Restore `state` from a search checkpoint, loaded as data only (lpgnas.io.runfiles.load_torch);
+    a damaged or foreign file is a one-line InputError."""
+    saved = load_torch(checkpoint, "search checkpoint")
     try:
-        state.load_state_dict(torch.load(checkpoint, weights_only=False))
-    except (RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as err:
-        raise InputError(str(checkpoint), "", f"unreadable checkpoint ({err}); delete it to restart "
-                         "the search") from None
+        state.load_state_dict(saved)
+    except (RuntimeError, KeyError, ValueError, TypeError, AttributeError, IndexError) as err:
+        raise InputError(str(checkpoint), "", f"not this search's checkpoint ({type(err).__name__}: "
+                         f"{str(err)[:200]}); delete it to restart the search") from None
 
 

@@ -19,15 +19,13 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
-
 from hwsim.errors import InputError
 from hwsim.network import ArchSpec, parse_arch
 from hwsim.simulate import simulate
 from lpgnas import __version__
 from lpgnas.io.archfile import dump_arch
 from lpgnas.io.progress import progress_bar
-from lpgnas.io.runfiles import read_json, save_torch, write_json, write_text
+from lpgnas.io.runfiles import load_torch, read_json, save_torch, write_json, write_text
 from lpgnas.search.config import SearchConfig
 from lpgnas.search.derive import derive, select
 from lpgnas.search.loop import load_checkpoint, new_state, search_epochs
@@ -46,7 +44,7 @@ def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bo
         json_path = None if run_dir is None else run_dir / "retrain" / f"seed_{seed}.json"
         if json_path is not None and json_path.exists():
             saved = read_json(json_path)
-            state = torch.load(run_dir / "retrain" / f"seed_{seed}.pt", weights_only=True)
+            state = load_torch(run_dir / "retrain" / f"seed_{seed}.pt", "retrained model")
             runs.append(SeedResult(**saved, state_dict=state))
             continue
         if trained is not None and trained.seed == seed:
