@@ -32,9 +32,11 @@ class HardwarePenalty(nn.Module):
                  buffer_budget_bytes: float | None = None, budget_weight: float = 1.0) -> None:
         super().__init__()
         self.cost = cost
-        self.reference_latency_ms = reference_latency_ms
-        self.reference_buffer_bytes = reference_buffer_bytes
-        self.reference_model_bytes = reference_model_bytes
+        # Floored at one nanosecond and one byte: on a target without on-chip memory the
+        # reference's peak buffer is 0, and so is every network's, so the term is 0, not 0/0.
+        self.reference_latency_ms = max(reference_latency_ms, 1e-6)
+        self.reference_buffer_bytes = max(reference_buffer_bytes, 1.0)
+        self.reference_model_bytes = max(reference_model_bytes, 1.0)
         self.latency_weight = latency_weight
         self.buffer_weight = buffer_weight
         self.size_weight = size_weight

@@ -30,10 +30,16 @@ class InputError(Exception):
         return f"{where}: {self.message}".replace("\n", " ")
 
 
+class NonFiniteError(InputError):
+    """A loss, a cost or a result became NaN or infinite: the run stops before writing it (the
+    cause is nearly always an input out of range, such as a learning rate of 1e30)."""
+
+
 class StrictModel(pydantic.BaseModel):
     """File-boundary model: unknown keys are rejected with the list of accepted ones."""
 
-    model_config = pydantic.ConfigDict(extra="forbid", strict=False, frozen=True)
+    # inf and nan are refused at the boundary: they would train to NaN or overflow the model
+    model_config = pydantic.ConfigDict(extra="forbid", strict=False, frozen=True, allow_inf_nan=False)
 
     @pydantic.model_validator(mode="before")
     @classmethod

@@ -10,15 +10,47 @@ import yaml
 from hwsim.errors import InputError
 
 
-def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file; unreadable or malformed files become InputError."""
+class _StrictLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: construct_mapping reports it
+                break
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice",
+                                                        key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_text(path: str | Path) -> str:
+    """A user's text file as UTF-8; unreadable files and other encodings become InputError."""
     try:
-        text = Path(path).read_text()
+        data = Path(path).read_bytes()
     except OSError as err:
         raise InputError(str(path), "", f"cannot read file: {err.strerror or err}") from None
     try:
-        return yaml.safe_load(text)
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(str(path), "", f"not UTF-8 text (byte {err.start}); save it as UTF-8") from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file; unreadable or malformed files, keys given twice and structures nested
+    deeper than Python's recursion allows become InputError."""
+    text = read_text(path)
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: data, never objects
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(str(path), "", f"not valid YAML{where}") from None
+        problem = getattr(err, "problem", None)
+        detail = f": {problem}" if problem and "twice" in problem else ""
+        raise InputError(str(path), "", f"not valid YAML{where}{detail}") from None
+    except RecursionError:
+        raise InputError(str(path), "", "nested too deeply to read") from None

@@ -24,9 +24,12 @@ OPERAND_BITS = (1, 2, 4, 8, 16, 32)  # b1; t2/q2; q4; q8; q16; f32
 # installed lpgnas-hw finds them wherever it runs.
 PRESET_DIR = Path(str(importlib.resources.files("hwsim") / "presets"))
 
-PositiveInt = pydantic.conint(gt=0)
-PositiveFloat = pydantic.confloat(gt=0)
-NonNegativeFloat = pydantic.confloat(ge=0)
+# Upper bounds far beyond any device (a thousand times today's largest), so that no accepted
+# value overflows the model's 64-bit integer arithmetic: a count of 1e300 is a typo, not a chip.
+MAX_COUNT = 10**9
+PositiveInt = pydantic.conint(gt=0, le=MAX_COUNT)
+PositiveFloat = pydantic.confloat(gt=0, le=1e9)
+NonNegativeFloat = pydantic.confloat(ge=0, le=1e9)
 
 
 class _BuffersModel(StrictModel):
@@ -52,8 +55,8 @@ class _PackingModel(StrictModel):
 class _TargetModel(StrictModel):
     schema_version: int
     name: str = pydantic.Field(min_length=1)
-    clock_mhz: PositiveFloat
-    dram_gbps: PositiveFloat
+    clock_mhz: pydantic.confloat(gt=0, le=1e5)  # up to 100 GHz
+    dram_gbps: pydantic.confloat(gt=0, le=1e6)
     bram_kib: NonNegativeFloat
     uram_kib: NonNegativeFloat
     dsp: PositiveInt
@@ -65,8 +68,8 @@ class _TargetModel(StrictModel):
     overlap: bool
     zero_skipping: bool = True
     buffer_policy: Literal["lru", "degree"] = "lru"
-    accumulator_bits: PositiveInt = 32
-    index_bytes: PositiveInt = 4
+    accumulator_bits: pydantic.conint(gt=0, le=128) = 32
+    index_bytes: pydantic.conint(gt=0, le=16) = 4
     buffers: _BuffersModel
     packing: _PackingModel
 

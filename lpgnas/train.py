@@ -19,7 +19,7 @@ from lpgnas import __version__
 from lpgnas.data import GraphData, split_masks
 from lpgnas.io.archfile import TrainConfig
 from lpgnas.io.interrupts import Deferred, deferred_interrupts
-from lpgnas.io.runfiles import load_torch, save_torch
+from lpgnas.io.runfiles import check_finite, load_torch, save_torch
 from lpgnas.nn.model import QuantGNN, as_input, buffer_size_bytes, model_size_bytes, with_self_loops
 
 # A run given a checkpoint file saves its state there after its first epoch, then once this many
@@ -94,7 +94,9 @@ def train_once(
             model.train()
             optimizer.zero_grad()
             logits = model(x, edge_index)
-            F.cross_entropy(logits[train_mask], graph.y[train_mask]).backward()
+            loss = F.cross_entropy(logits[train_mask], graph.y[train_mask])
+            check_finite(float(loss.detach()), "the training loss", f"epoch {epoch} (seed {seed})")
+            loss.backward()
             optimizer.step()
             model.eval()
             with torch.no_grad():

@@ -6,6 +6,7 @@ imports torch at module level: `simulate` and `targets` run without it (lpgnas.d
 
 from __future__ import annotations
 
+import argparse
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -74,15 +75,21 @@ def run_targets() -> dict:
     return {"schema_version": 1, "targets": targets}
 
 
-def search_config(args) -> SearchConfig:
-    """The SearchConfig of `lpgnas-hw search` arguments (or of the run being resumed)."""
+def search_config(args, defaults: dict | None = None) -> SearchConfig:
+    """The SearchConfig of `lpgnas-hw search` arguments, or of the run being resumed; `defaults`
+    are the parser's, to tell the options given with --resume (which must match the run's)."""
     if args.resume:
         config = run_config(args.resume)
+        _check_resume_options(args, defaults or {}, config)
         return replace(config, keep_checkpoint=config.keep_checkpoint or args.keep_checkpoint)
     if not args.target:
         raise InputError("argument --target", "", "required (a target file or preset name) unless --resume")
-    out = args.out or str(Path("runs") / f"{args.dataset}-{Path(args.target).stem}-s{args.seed}-"
+    out = args.out or str(Path("runs") / f"{Path(args.dataset).stem}-{Path(args.target).stem}-s{args.seed}-"
                                           f"{time.strftime('%Y%m%d-%H%M%S')}")
+    return _config(args, out)
+
+
+def _config(args, out: str | None) -> SearchConfig:
     return SearchConfig(
         target=args.target, dataset=args.dataset, data_root=args.data_root, split=args.split, layers=args.layers,
         epochs=args.epochs, seed=args.seed, seeds=tuple(args.seeds) if args.seeds else None,
@@ -92,3 +99,24 @@ def search_config(args) -> SearchConfig:
         threads=args.threads, out=out, retrain_epochs=args.retrain_epochs,
         candidates=args.candidates, weight_decay=args.weight_decay,
         hparams=load_hyperparams(args.hparams, args.hparam), keep_checkpoint=args.keep_checkpoint)
+
+
+def _check_resume_options(args, defaults: dict, stored: SearchConfig) -> None:
+    """A resumed run keeps its options: one given again must equal the run's, not be ignored."""
+    given = {name for name, value in vars(args).items()
+             if name not in ("resume", "keep_checkpoint", "json", "func", "command", "data_root")
+             and name in defaults and value != defaults[name]}
+    if "out" in given:
+        raise InputError("argument --out", "", "--resume continues the run in its own directory; give one of them")
+    if not given:
+        return
+    if "target" in given and args.target != stored.target:
+        raise InputError("argument --target", "", f"differs from the run being resumed ({stored.target!r}); a "
+                         "resumed run keeps its options: start a new run with --out")
+    asked = _config(argparse.Namespace(**{**vars(args), "target": stored.target}), stored.out)
+    for name in sorted(given - {"target"}):
+        field = {"hparam": "hparams"}.get(name, name)
+        if getattr(asked, field, None) != getattr(stored, field, None):
+            raise InputError(f"argument --{name.replace('_', '-')}", "", f"differs from the run being resumed "
+                             f"({getattr(stored, field, None)!r}); a resumed run keeps its options: start a new "
+                             "run with --out")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 import time
@@ -34,8 +35,24 @@ def _parse_list(text: str, kind: type, noun: str) -> list:
     return values
 
 
-def parse_int_list(text: str) -> list[int]:
-    return _parse_list(text, int, "integer")
+# Counts and seeds from the command line stay within what torch and numpy take (a seed of 1e20
+# or a count of 10**30 would overflow there with a traceback).
+MAX_INT = 2**31 - 1
+MAX_SEED = 2**32 - 1
+
+
+def seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED}, got {value}")
+    return value
+
+
+def parse_seeds(text: str) -> list[int]:
+    return [seed(v) for v in _parse_list(text, str, "seed")]
 
 
 def positive_int(text: str) -> int:
@@ -43,8 +60,8 @@ def positive_int(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    if not 0 < value <= MAX_INT:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to {MAX_INT}, got {value}")
     return value
 
 
@@ -65,7 +82,7 @@ def _add_train(sub) -> None:
     p.add_argument("--dataset", default="cora", help="dataset name (default: cora)")
     p.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA, else the user cache)")
     p.add_argument("--split", choices=("public", "full"), help="public (Planetoid) or full (60/20/20)")
-    p.add_argument("--seeds", type=parse_int_list, default=[0], help="comma-separated seeds (default: 0)")
+    p.add_argument("--seeds", type=parse_seeds, default=[0], help="comma-separated seeds (default: 0)")
     p.add_argument("--epochs", type=positive_int, help="override the arch file's epochs")
     p.add_argument("--weight-decay", type=nonnegative_float,
                    help="override the arch file's L2 weight decay (the study's baselines train with the "
@@ -85,20 +102,27 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def nonnegative_float(text: str) -> float:
+def _finite(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    value = _finite(text)
+    if value < 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
     return value
 
 
 def positive_float(text: str) -> float:
-    value = nonnegative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("expected a number > 0")
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
     return value
 
 
@@ -122,8 +146,8 @@ def _add_search(sub) -> None:
                    help="network depth (default: %(default)s)")
     p.add_argument("--epochs", type=positive_int, default=default("epochs"),
                    help="search epochs (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=default("seed"), help="search seed (default: %(default)s)")
-    p.add_argument("--seeds", type=parse_int_list, help="retraining seeds (default: the search seed)")
+    p.add_argument("--seed", type=seed, default=default("seed"), help="search seed (default: %(default)s)")
+    p.add_argument("--seeds", type=parse_seeds, help="retraining seeds (default: the search seed)")
     p.add_argument("--retrain-epochs", type=positive_int, help="cap on retraining epochs (default: none)")
     p.add_argument("--candidates", type=positive_int, default=default("candidates"),
                    help="train this many networks drawn near the argmax once, keep the best on validation "
@@ -167,7 +191,7 @@ def _run_search(args: argparse.Namespace) -> int:
     from lpgnas.cli.report import render_search
     from lpgnas.search.run import run_search
 
-    config = search_config(args)
+    config = search_config(args, vars(build_parser().parse_args(["search"])))
     resume = f"lpgnas-hw search --resume {shlex.quote(config.out)}"
     started = []
 
@@ -225,7 +249,7 @@ def _run_targets(args: argparse.Namespace) -> int:
 
 
 def parse_float_list(text: str) -> list[float]:
-    return _parse_list(text, float, "number")
+    return _parse_list(text, _finite, "finite number")
 
 
 def _add_sweep(sub) -> None:
@@ -242,7 +266,7 @@ def _add_sweep(sub) -> None:
     p.add_argument("--buffer-budgets-kib", type=parse_float_list, help="comma-separated buffer budgets")
     p.add_argument("--latency-weights", type=parse_float_list,
                    help="comma-separated λ_lat (default: 0 with budgets, else 0.1)")
-    p.add_argument("--seeds", type=parse_int_list, help="search seeds, each point retrained on its own (default: 0)")
+    p.add_argument("--seeds", type=parse_seeds, help="search seeds, each point retrained on its own (default: 0)")
     p.add_argument("--layers", type=positive_int, help="network depth (default: 2)")
     p.add_argument("--epochs", type=positive_int, help="search epochs per point (default: 500)")
     p.add_argument("--retrain-epochs", type=positive_int, help="cap on retraining epochs (default: none)")
@@ -322,6 +346,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except InputError as err:
         print(f"lpgnas-hw: error: {err.one_line()}", file=sys.stderr)
+        return 2
+    except OSError as err:  # permission, not a directory, no space, name too long: one path for all
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"lpgnas-hw: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lpgnas-hw: interrupted", file=sys.stderr)

@@ -3,26 +3,44 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
 
-from hwsim.errors import InputError
+from hwsim.errors import InputError, NonFiniteError
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write through a temporary file, fsync it, then rename over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk or an interrupt leaves no half-written temporary behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_json(path: Path, obj: Any) -> None:
-    write_atomic(path, (json.dumps(obj, indent=2) + "\n").encode())
+    """JSON with finite numbers only: a NaN or inf is refused, and nothing is written."""
+    try:
+        text = json.dumps(obj, indent=2, allow_nan=False)
+    except ValueError:
+        raise NonFiniteError(str(path), "", "a value is NaN or infinite; nothing was written") from None
+    write_atomic(path, (text + "\n").encode())
+
+
+def check_finite(value: float, what: str, where: str) -> float:
+    """`value` if it is finite; else the run stops with a NonFiniteError naming `what` and `where`."""
+    if not math.isfinite(value):
+        raise NonFiniteError(what, "", f"became {value} at {where}; the run stops here (an input out of range, "
+                             "such as a learning rate or weight decay far too large?)")
+    return value
 
 
 def write_text(path: Path, text: str) -> None:
@@ -35,11 +53,15 @@ def save_torch(path: Path, obj: Any) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        torch.save(obj, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load_torch(path: Path, what: str = "checkpoint") -> Any:
@@ -65,4 +87,8 @@ def load_torch(path: Path, what: str = "checkpoint") -> Any:
 
 
 def read_json(path: Path) -> Any:
-    return json.loads(Path(path).read_text())
+    """A JSON file of a run or sweep directory; damage (not UTF-8, not JSON) is an InputError."""
+    try:
+        return json.loads(Path(path).read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(str(path), "", f"not valid JSON ({str(err)[:120]}); delete it to redo that part") from None

@@ -3,11 +3,14 @@ defaults defined here once, and the method's hyper-parameters (SearchHyperParams
 
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from hwsim.errors import InputError
+import pydantic
+
+from hwsim.errors import InputError, from_validation_error
 from hwsim.network import ArchSpec
 from lpgnas.data import KIPF_WEIGHT_DECAY, dataset_info
 from lpgnas.io.archfile import TrainConfig
@@ -77,14 +80,42 @@ class SearchConfig:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "run.json") -> SearchConfig:
+        """A stored configuration, validated like user input: types, then ranges (InputError
+        names `source` and the field)."""
+        if not isinstance(data, dict):
+            raise InputError(source, "", "expected a JSON object of search options")
         data = dict(data)
-        data.pop("version", None)  # the tool version that wrote run.json (lpgnas.search.run)
-        data["seeds"] = tuple(data["seeds"]) if data.get("seeds") else None
-        data["retrain"] = TrainConfig(**data["retrain"]) if data.get("retrain") else None
+        data.pop("version", None)  # the tool version and fingerprint beside the options (lpgnas.search.rundir)
+        data.pop("fingerprint", None)
         data.setdefault("weight_decay", KIPF_WEIGHT_DECAY)  # runs from before the field trained with it
         # runs from before the field ran with the defaults; a point's options carry only the changed ones
         data["hparams"] = parse_hyperparams(data.get("hparams"), f"{source}: hparams")
-        return cls(**data)
+        if data.get("seeds") is not None and not isinstance(data["seeds"], (list, tuple)):
+            raise InputError(source, "seeds", "expected a list of seeds or null")
+        data["seeds"] = tuple(data["seeds"]) if data.get("seeds") else None
+        try:
+            config = _ADAPTER.validate_python(data)
+        except pydantic.ValidationError as err:
+            raise from_validation_error(source, err) from None
+        config.check(source)
+        return config
+
+    def check(self, source: str) -> None:
+        """Ranges of the stored options (the command line and sweep files check theirs on entry)."""
+        for name, low in (("layers", 1), ("epochs", 1), ("threads", 1), ("candidates", 1), ("seed", 0)):
+            if getattr(self, name) < low:
+                raise InputError(source, name, f"must be at least {low}, got {getattr(self, name)}")
+        for name in ("latency_weight", "buffer_weight", "size_weight", "budget_weight", "weight_decay"):
+            value = getattr(self, name)
+            if not 0 <= value < math.inf:
+                raise InputError(source, name, f"must be a finite number >= 0, got {value}")
+        for name in ("latency_budget_ms", "buffer_budget_kib"):
+            value = getattr(self, name)
+            if value is not None and not 0 < value < math.inf:
+                raise InputError(source, name, f"must be a finite number > 0, got {value}")
+
+
+_ADAPTER = pydantic.TypeAdapter(SearchConfig)
 
 
 def default(name: str) -> Any:
@@ -101,7 +132,7 @@ def run_config(run_dir: str | Path) -> SearchConfig:
     run_json = Path(run_dir) / "run.json"
     if not run_json.is_file():
         raise InputError(str(run_dir), "run.json", "not a run directory (no run.json)")
-    try:
-        return SearchConfig.from_dict({**read_json(run_json), "out": str(run_dir)})
-    except (ValueError, TypeError, KeyError) as err:
-        raise InputError(str(run_json), "", f"unreadable run configuration: {err}") from None
+    stored = read_json(run_json)
+    if not isinstance(stored, dict):
+        raise InputError(str(run_json), "", "expected a JSON object of search options")
+    return SearchConfig.from_dict({**stored, "out": str(run_dir)}, str(run_json))

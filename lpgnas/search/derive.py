@@ -22,9 +22,10 @@ import numpy as np
 from hwsim.errors import InputError
 from hwsim.simulate import Report, simulate
 from lpgnas.io.progress import progress_bar
-from lpgnas.io.runfiles import read_json, write_json
+from lpgnas.io.runfiles import write_json
 from lpgnas.search.loop import SearchState
 from lpgnas.search.problem import Problem
+from lpgnas.search.rundir import read_candidate
 from lpgnas.search.space import Network
 from lpgnas.train import SeedResult, train_once
 
@@ -153,7 +154,7 @@ def select(problem: Problem, searched: dict, run_dir: Path | None,
             arch = problem.space.to_arch(network)
             train = config.train_config(arch)
             path = None if run_dir is None else run_dir / "candidates" / f"candidate_{i}.json"
-            saved = read_json(path) if path is not None and path.exists() else None
+            saved = read_candidate(path) if path is not None and path.exists() else None
             if saved is not None and saved["arch"] == arch.to_dict() and saved.get("train") == asdict(train):
                 run = saved
             else:

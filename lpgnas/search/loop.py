@@ -15,7 +15,7 @@ from hwsim.errors import InputError
 from lpgnas.data import split_masks
 from lpgnas.io.interrupts import deferred_interrupts
 from lpgnas.io.progress import progress_bar
-from lpgnas.io.runfiles import load_torch, save_torch
+from lpgnas.io.runfiles import check_finite, load_torch, save_torch
 from lpgnas.nn.model import as_input, with_self_loops
 from lpgnas.search.loss import score_loss, temperature
 from lpgnas.search.problem import Problem
@@ -138,6 +138,8 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
             train_acc = accuracy(logits.detach(), y, train_mask)  # of the last sampled path
             record = {"epoch": state.epoch, "tau": tau, "arch_loss": float(arch_loss.detach()),
                       "weight_loss": float(weight_loss.detach()), "train_acc": train_acc, **details}
+            for name in ("arch_loss", "weight_loss"):
+                check_finite(record[name], f"the search's {name.replace('_', ' ')}", f"epoch {state.epoch}")
             state.history.append(record)
             bar.set_postfix(loss=f"{record['weight_loss']:.3f}", acc=f"{train_acc:.2f}", **(
                 {"E_lat_ms": f"{details['latency_ms']:.4f}"} if details else {}))

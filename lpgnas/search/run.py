@@ -19,17 +19,16 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from hwsim.errors import InputError
 from hwsim.network import ArchSpec, parse_arch
 from hwsim.simulate import simulate
-from lpgnas import __version__
 from lpgnas.io.archfile import dump_arch
 from lpgnas.io.progress import progress_bar
-from lpgnas.io.runfiles import load_torch, read_json, save_torch, write_json, write_text
+from lpgnas.io.runfiles import load_torch, save_torch, write_json, write_text
 from lpgnas.search.config import SearchConfig
 from lpgnas.search.derive import derive, select
 from lpgnas.search.loop import load_checkpoint, new_state, search_epochs
 from lpgnas.search.problem import Problem, prepare
+from lpgnas.search.rundir import claim, read_searched, read_seed_run, read_selection
 from lpgnas.train import SeedResult, best_run, summarize, train_once
 
 
@@ -43,9 +42,10 @@ def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bo
     for seed in config.retrain_seeds:
         json_path = None if run_dir is None else run_dir / "retrain" / f"seed_{seed}.json"
         if json_path is not None and json_path.exists():
-            saved = read_json(json_path)
+            saved = read_seed_run(json_path)
             state = load_torch(run_dir / "retrain" / f"seed_{seed}.pt", "retrained model")
-            runs.append(SeedResult(**saved, state_dict=state))
+            fields = ("seed", "val_acc", "test_acc", "best_epoch", "epochs_run", "seconds")
+            runs.append(SeedResult(**{k: saved[k] for k in fields}, state_dict=state))
             continue
         if trained is not None and trained.seed == seed:
             run = trained
@@ -67,7 +67,7 @@ def selected(problem: Problem, searched: dict, run_dir: Path | None,
     and the kept candidate's run when it was trained now."""
     path = None if run_dir is None else run_dir / "selection.json"
     if path is not None and path.exists():
-        return read_json(path), None
+        return read_selection(path, problem.config.candidates), None
     selection, kept = select(problem, searched, run_dir, progress)
     if path is not None:
         write_json(path, selection)
@@ -82,16 +82,11 @@ def run_search(config: SearchConfig, progress: bool = False, resume: bool = Fals
     problem = prepare(config)
     run_dir = Path(config.out) if config.out else None
     if run_dir is not None:
-        if not resume and (run_dir / "run.json").exists():
-            raise InputError(str(run_dir), "", "already holds a run; continue it with --resume or choose another --out")
-        write_json(run_dir / "run.json", {**config.to_dict(), "version": __version__})
+        claim(run_dir, problem, resume)
     on_start = on_start or (lambda: None)
     search_file = None if run_dir is None else run_dir / "search.json"
     if search_file is not None and search_file.exists():
-        try:
-            searched = read_json(search_file)
-        except ValueError as err:
-            raise InputError(str(search_file), "", f"not valid JSON ({err})") from None
+        searched = read_searched(search_file)
         on_start()
     else:
         state = new_state(problem)

@@ -44,7 +44,7 @@ class _SweepFile(StrictModel):
     buffer_budgets_kib: list[pydantic.PositiveFloat] = []
     buffer_weight: pydantic.NonNegativeFloat = default("buffer_weight")
     size_weight: pydantic.NonNegativeFloat = default("size_weight")
-    seeds: list[int] = [0]
+    seeds: list[pydantic.conint(ge=0, le=2**32 - 1)] = [0]
     layers: pydantic.PositiveInt = default("layers")
     epochs: pydantic.PositiveInt = default("epochs")
     retrain_epochs: pydantic.PositiveInt | None = None
