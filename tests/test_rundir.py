@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
@@ -66,7 +65,8 @@ def test_out_refuses_a_folder_holding_a_run_or_other_files(finished, tmp_path, c
 
 @pytest.mark.parametrize("extra, field", [(["--epochs", "7"], "--epochs"), (["--target", "u250"], "--target"),
                                           (["--latency-weight", "0.5"], "--latency-weight"),
-                                          (["--out", "elsewhere"], "--out"), (["--hparam", "arch_samples=4"], "--hparam")])
+                                          (["--out", "elsewhere"], "--out"),
+                                          (["--hparam", "arch_samples=4"], "--hparam")])
 def test_resume_refuses_other_options(finished, tmp_path, capsys, extra, field):
     run = copy_of(finished, tmp_path)
     assert main(["search", "--resume", str(run), *extra]) == 2
