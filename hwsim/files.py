@@ -35,7 +35,7 @@ def read_text(path: str | Path) -> str:
     except OSError as err:
         raise InputError(str(path), "", f"cannot read file: {err.strerror or err}") from None
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is not content
     except UnicodeDecodeError as err:
         raise InputError(str(path), "", f"not UTF-8 text (byte {err.start}); save it as UTF-8") from None
 

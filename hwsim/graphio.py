@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.errors import InputError
+from hwsim.files import read_text
 from hwsim.graph import Graph
 
 
@@ -24,20 +25,25 @@ def load_graph_file(path: str | Path) -> tuple[Graph, int | None]:
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError, zipfile.BadZipFile) as err:
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise InputError(source, "", f"cannot read npz file: {err}") from None
         if "edge_index" not in arrays:
             raise InputError(source, "edge_index", f"required; the file has {sorted(arrays) or 'no arrays'}")
-        edges = arrays["edge_index"]
+        edges = _node_ids(arrays["edge_index"], source, "edge_index")
         if edges.ndim == 2 and edges.shape[1] == 2 and edges.shape[0] != 2:
             edges = edges.T  # accept [E, 2] too
         x = arrays.get("x")
-        if x is not None and x.ndim != 2:
-            raise InputError(source, "x", f"expected a 2-D feature matrix, got shape {list(x.shape)}")
-        num_nodes = int(arrays["num_nodes"]) if "num_nodes" in arrays else None
+        if x is not None and (x.ndim != 2 or not np.issubdtype(x.dtype, np.number)):
+            raise InputError(source, "x", f"expected a numeric 2-D feature matrix, got {x.dtype} {list(x.shape)}")
+        if x is not None and not np.all(np.isfinite(x)):
+            raise InputError(source, "x", "features must be finite (found NaN or inf)")
+        num_nodes = _num_nodes(arrays["num_nodes"], source) if "num_nodes" in arrays else None
         if num_nodes is None:
             num_nodes = max(int(edges.max()) + 1 if edges.size else 0, 0 if x is None else x.shape[0])
-        classes = int(np.unique(arrays["y"]).size) if "y" in arrays else None
+        y = arrays.get("y")
+        if y is not None and (y.ndim != 1 or not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y))):
+            raise InputError(source, "y", f"expected finite labels, one per node, got {y.dtype} {list(y.shape)}")
+        classes = int(np.unique(y).size) if y is not None else None
         nnz = None if x is None else np.count_nonzero(x, axis=1)
         width = 1 if x is None else x.shape[1]
         return Graph.from_edge_index(edges, num_nodes, width, nnz, name=path.stem, source=source), classes
@@ -48,11 +54,32 @@ def load_graph_file(path: str | Path) -> tuple[Graph, int | None]:
     raise InputError(source, "", "unknown graph file type; use .npz (edge_index[, num_nodes, x, y]) or .csv")
 
 
+# Node ids index arrays of the graph's size: more nodes than this is a typo, not a graph.
+MAX_NODES = 2**31 - 1
+
+
+def _node_ids(values: np.ndarray, source: str, field: str) -> np.ndarray:
+    """Integer node ids (integer-valued floats accepted), finite, non-negative, below MAX_NODES."""
+    if not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.complexfloating):
+        raise InputError(source, field, f"node ids must be integers, got {values.dtype}")
+    if values.size and not np.issubdtype(values.dtype, np.integer):
+        if not np.all(np.isfinite(values)) or not np.all(np.equal(np.mod(values, 1), 0)):
+            raise InputError(source, field, "node ids must be whole numbers (found a fraction, NaN or inf)")
+    if values.size and (values.min() < 0 or values.max() >= MAX_NODES):
+        raise InputError(source, field, f"node ids must lie in [0, {MAX_NODES})")
+    return values.astype(np.int64)
+
+
+def _num_nodes(value: np.ndarray, source: str) -> int:
+    if value.ndim != 0 or not np.issubdtype(value.dtype, np.integer):
+        raise InputError(source, "num_nodes", f"expected one integer, got {value.dtype} {list(value.shape)}")
+    if not 0 < int(value) <= MAX_NODES:
+        raise InputError(source, "num_nodes", f"expected 1 to {MAX_NODES}, got {int(value)}")
+    return int(value)
+
+
 def _read_edge_csv(path: Path) -> np.ndarray:
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as err:
-        raise InputError(str(path), "", f"cannot read file: {err.strerror or err}") from None
+    lines = read_text(path).splitlines()
     pairs: list[tuple[int, int]] = []
     header_skipped = False
     for number, line in enumerate(lines, start=1):
@@ -63,10 +90,14 @@ def _read_edge_csv(path: Path) -> np.ndarray:
         if len(cells) != 2:
             raise InputError(str(path), f"line {number}", f"expected two columns (source, destination), got {line!r}")
         try:
-            pairs.append((int(cells[0]), int(cells[1])))
+            pair = (int(cells[0]), int(cells[1]))
+            if not all(0 <= v < MAX_NODES for v in pair):
+                raise InputError(str(path), f"line {number}", f"node ids must lie in [0, {MAX_NODES}), got {line!r}")
+            pairs.append(pair)
         except ValueError:
             if not pairs and not header_skipped:
                 header_skipped = True  # a header line such as "source,target"
                 continue
             raise InputError(str(path), f"line {number}", f"node ids must be integers, got {line!r}") from None
-    return np.asarray(pairs, dtype=np.int64).T.reshape(2, -1)
+    edges = np.asarray(pairs, dtype=np.int64).T.reshape(2, -1)
+    return _node_ids(edges, str(path), "node ids")

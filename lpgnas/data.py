@@ -16,6 +16,7 @@ import fcntl
 import io
 import os
 import shutil
+import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -200,14 +201,25 @@ def load_dataset(name: str, root: str | os.PathLike | None = None) -> GraphData:
         have_raw = all((cache_raw / f).is_file() for f in info.raw_files)
         if not have_raw and os.environ.get("LPGNAS_OFFLINE"):
             raise _missing(info, src_raw)
-        try:
-            dataset = _instantiate(info, cache_root)
-        except InputError:
-            raise
-        except Exception as err:  # the loader's download failed (offline) or the files are bad
-            if not have_raw:
-                raise _missing(info, src_raw) from None
-            raise InputError(str(cache_raw), "", f"could not read dataset {info.name!r}: {err}") from None
+        processed = cache_root / info.pyg_name / "processed"
+        for attempt in range(2):
+            try:
+                dataset = _instantiate(info, cache_root)
+                break
+            except InputError:
+                raise
+            except Exception as err:  # the loader's download failed (offline) or the files are bad
+                if not have_raw:
+                    raise _missing(info, src_raw) from None
+                if attempt == 0 and processed.exists():
+                    # a run killed while torch_geometric wrote processed/ leaves it truncated:
+                    # it is only derived from the raw files, so it is rebuilt once from them
+                    print(f"lpgnas-hw: {processed} is damaged ({type(err).__name__}); rebuilding it from the "
+                          "raw files", file=sys.stderr)
+                    shutil.rmtree(processed, ignore_errors=True)
+                    continue
+                raise InputError(str(cache_raw), "", f"could not read dataset {info.name!r} "
+                                 f"({type(err).__name__}: {str(err)[:160]})") from None
     data = dataset[0]
     x = data.x.float()
     x = x / x.sum(dim=1, keepdim=True).clamp(min=1e-12)  # row-normalise, as the GCN/GAT papers do
@@ -327,7 +339,7 @@ def _npz_names(path: str | os.PathLike) -> set[str]:
     try:
         with np.load(path, allow_pickle=False) as data:
             return set(data.files)
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise InputError(str(path), "", f"cannot read npz file: {err}") from None
 
 
@@ -346,7 +358,7 @@ def load_graph_npz(path: str | os.PathLike) -> GraphData:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise InputError(source, "", f"cannot read npz file: {err}") from None
     for name in ("x", "y", "edge_index"):
         if name not in arrays:

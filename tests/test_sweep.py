@@ -210,3 +210,10 @@ def test_stop_after_says_what_did_not_start(data_root, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(args + ["--stop-after", "0"])
     assert exit_.value.code == 2 and "--stop-after" in capsys.readouterr().err
+
+
+def test_a_sweep_with_failed_points_exits_1_and_says_how_many(data_root, tmp_path, capsys):
+    out = tmp_path / "fails"
+    assert main(["sweep", "--target", "zcu102", "--latency-budgets-ms", "1e-6", "--epochs", "2", "--no-references",
+                 "--out", str(out), "--data-root", str(data_root)]) == 1
+    assert "1 of 1 points failed" in capsys.readouterr().err.strip().splitlines()[-1]

@@ -69,3 +69,15 @@ def test_bad_sweep_files_exit_2_with_one_line(text, needle, tmp_path, capsys):
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_two_targets_with_one_name_are_refused(tmp_path, capsys):
+    import json
+
+    from hwsim.target import load_target
+
+    copy = tmp_path / "my-zcu102.yaml"
+    copy.write_text(json.dumps({**load_target("zcu102").to_dict(), "dram_gbps": 10.0}))
+    assert main(["sweep", "--target", "zcu102", "--target", str(copy), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "both named 'zcu102'" in err and err.count("\n") == 1

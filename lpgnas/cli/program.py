@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import shlex
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -52,7 +53,11 @@ def seed(text: str) -> int:
 
 
 def parse_seeds(text: str) -> list[int]:
-    return [seed(v) for v in _parse_list(text, str, "seed")]
+    seeds = [seed(v) for v in _parse_list(text, str, "seed")]
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"seed {repeated[0]} is given twice")
+    return seeds
 
 
 def positive_int(text: str) -> int:
@@ -67,6 +72,8 @@ def positive_int(text: str) -> int:
 
 def emit(result: dict, as_json: bool, render: Callable[[dict], str]) -> None:
     """Print `result` as JSON (one object) or as a human-readable table."""
+    if sys.stdout is None:  # started with stdout closed: the result files are the output
+        return
     if as_json:
         sys.stdout.write(json.dumps(result) + "\n")
     else:
@@ -307,6 +314,16 @@ def _run_sweep(args: argparse.Namespace) -> int:
     result = run_sweep(spec, args.out, args.workers, args.backend, args.ray_address, args.retry_failed,
                        progress=True, start_by=start_by(args.stop_after))
     emit(result, args.json, render_sweep)
+    return _failed_points(result)
+
+
+def _failed_points(result: dict) -> int:
+    """Exit 1 with "N of M points failed" when any did (2 stays for bad input), else 0."""
+    failed = len(result["failed"])
+    if failed:
+        print(f"lpgnas-hw: {failed} of {result['total']} points failed (their errors are in the table and in "
+              "sweep.sqlite; --retry-failed runs them again)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -346,6 +363,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except InputError as err:
         print(f"lpgnas-hw: error: {err.one_line()}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as err:  # the sweep's database: a full disk, a damaged or foreign file
+        print(f"lpgnas-hw: error: the sweep database: {err}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("lpgnas-hw: error: out of memory (a graph or network far larger than this machine holds?)",
+              file=sys.stderr)
         return 2
     except OSError as err:  # permission, not a directory, no space, name too long: one path for all
         where = f"{err.filename}: " if err.filename else ""

@@ -56,12 +56,13 @@ class TrainConfig:
 
 
 class _TrainModel(StrictModel):
-    lr: float = pydantic.Field(0.01, gt=0)
-    weight_decay: float = pydantic.Field(5e-4, ge=0)
+    # Upper bounds far above any sensible setting: a rate of 1e300 overflows torch's float32.
+    lr: float = pydantic.Field(0.01, gt=0, le=100)
+    weight_decay: float = pydantic.Field(5e-4, ge=0, le=100)
     dropout: float = pydantic.Field(0.5, ge=0, lt=1)
     attention_dropout: float | None = pydantic.Field(None, ge=0, lt=1)
-    epochs: int = pydantic.Field(200, gt=0)
-    patience: int = pydantic.Field(100, gt=0)
+    epochs: int = pydantic.Field(200, gt=0, le=10**6)
+    patience: int = pydantic.Field(100, gt=0, le=10**6)
     decoupled_weight_decay: bool = False
 
 

@@ -291,7 +291,7 @@ def run_sweep(spec: SweepSpec, sweep_dir: str, workers: int = 1, backend: str = 
     return {"schema_version": 1, "sweep_dir": str(Path(sweep_dir).resolve()),
             "points": [row for r in ordered for row in r.rows],
             "failed": [{"key": r.key, "error": r.error} for r in ordered if r.status == "failed"],
-            "not_started": [p.key for p in points if p.key not in records], "files": files}
+            "not_started": [p.key for p in points if p.key not in records], "total": len(points), "files": files}
 
 
 def remake_pareto(sweep_dir: str) -> dict:

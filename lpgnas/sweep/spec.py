@@ -112,8 +112,13 @@ def _check(spec: SweepSpec, source: str) -> None:
         raise InputError(source, "targets", "at least one target is required (--target or targets:)")
     if not spec.seeds:
         raise InputError(source, "seeds", "at least one seed is required")
-    for name in spec.targets:
-        load_target(name)
+    names: dict[str, str] = {}
+    for spec_name in spec.targets:
+        name = load_target(spec_name).name
+        if name in names:  # their points and rows would be told apart by this name only
+            raise InputError(source, "targets", f"{names[name]!r} and {spec_name!r} are both named {name!r}; "
+                             "give each target its own `name:`")
+        names[name] = spec_name
     for dataset in spec.datasets:
         if dataset.lower() not in DATASETS:
             raise InputError(source, "datasets", f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
