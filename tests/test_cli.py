@@ -97,3 +97,36 @@ def test_search_and_sweep_defaults_are_the_search_configs():
     for name in ("layers", "epochs", "quant_choices", "threads", "buffer_weight", "size_weight"):
         assert getattr(spec, name) == config_defaults[name], name
     assert spec.weights == (config_defaults["latency_weight"],)
+
+
+def test_a_double_ctrl_c_stops_with_one_line_and_no_traceback(tmp_path, monkeypatch, capsys):
+    """The second SIGINT lands inside a forward pass of the search (deterministically, not as a
+    race): it interrupts at once, and the CLI says where to resume, in one line."""
+    import signal
+
+    import numpy as np
+
+    from lpgnas.search.supernet import SuperNet
+
+    ring = np.arange(30)
+    graph = tmp_path / "ring.npz"
+    np.savez(graph, edge_index=np.stack([ring, (ring + 1) % 30]), x=np.eye(30, 5), y=ring % 2)
+    real, calls = SuperNet.forward, []
+
+    def forward(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            signal.raise_signal(signal.SIGINT)  # held until the epoch ends
+            signal.raise_signal(signal.SIGINT)  # delivered now
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SuperNet, "forward", forward)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code = main(["search", "--target", "zcu102", "--dataset", str(graph), "--epochs", "50",
+                     "--out", str(tmp_path / "run")])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    err = capsys.readouterr().err
+    assert code == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("lpgnas-hw: interrupted") and "--resume" in err

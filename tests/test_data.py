@@ -147,3 +147,14 @@ def test_an_edge_list_cannot_train(tmp_path, capsys):
     path.write_text("0,1\n1,2\n")
     assert main(["train", "--arch", "gcn", "--dataset", str(path)]) == 2
     assert ".npz with x, y and edge_index" in capsys.readouterr().err
+
+
+def test_a_truncated_processed_file_is_rebuilt_from_the_raw_files(data_root, tmp_path, monkeypatch, capsys):
+    """A kill while torch_geometric writes processed/ must not poison the cache for good."""
+    monkeypatch.setenv("LPGNAS_CACHE", str(tmp_path / "cache"))
+    first = load_dataset("cora", data_root)
+    processed = next((tmp_path / "cache" / "datasets" / "Cora" / "processed").glob("data*.pt"))
+    processed.write_bytes(processed.read_bytes()[:1000])
+    again = load_dataset("cora", data_root)
+    assert torch.equal(again.x, first.x) and torch.equal(again.edge_index, first.edge_index)
+    assert "rebuilding" in capsys.readouterr().err

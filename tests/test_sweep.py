@@ -217,3 +217,34 @@ def test_a_sweep_with_failed_points_exits_1_and_says_how_many(data_root, tmp_pat
     assert main(["sweep", "--target", "zcu102", "--latency-budgets-ms", "1e-6", "--epochs", "2", "--no-references",
                  "--out", str(out), "--data-root", str(data_root)]) == 1
     assert "1 of 1 points failed" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_sweep_alone_saves_the_workers_checkpoints_and_resumes(data_root, tmp_path):
+    """Only the sweep's own process gets SIGTERM (as from a scheduler): its worker saves the
+    point's search state at the next epoch, the sweep exits 130 recording nothing for it, and
+    the same command then continues the point from that state."""
+    from lpgnas.io.runfiles import load_torch
+
+    out = tmp_path / "termed"
+    args = ["sweep", "--target", "zcu102", "--latency-budgets-ms", "0.05", "--epochs", "300", "--retrain-epochs",
+            "5", "--no-references", "--out", str(out), "--data-root", str(data_root)]
+    proc = subprocess.Popen([sys.executable, "-m", "lpgnas.cli", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 120
+    checkpoints = []
+    while not checkpoints and time.time() < deadline and proc.poll() is None:
+        checkpoints = list((out / "runs").glob("*/checkpoint.pt")) if (out / "runs").exists() else []
+        time.sleep(0.1)
+    assert checkpoints, "the point never saved its first checkpoint"
+    first = load_torch(checkpoints[0])["epoch"]
+    time.sleep(2.0)  # well inside the 30 s between regular saves
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()
+    saved = load_torch(checkpoints[0])["epoch"]
+    assert saved > first + 5  # saved on the signal, not only at the first epoch
+    assert SweepStore(out).records() == []  # the stopped point is not recorded as failed
+    assert main([*args, "--json"]) == 0
+    (record,) = SweepStore(out).records()
+    assert record.status == "done"

@@ -10,9 +10,11 @@ or the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -168,6 +170,39 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+class _Forwarded:
+    """SIGINT or SIGTERM to the sweep's own process (a scheduler, `kill`, a Ctrl-C that reaches it
+    alone) is passed on to its workers: each saves its point's checkpoint at the next epoch
+    boundary and stops (lpgnas.io.interrupts), no new point starts, and the sweep stops once they
+    have, leaving those points unrecorded for the next run to resume. A second signal stops the
+    sweep at once (the workers still save, as they got the first)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    @contextlib.contextmanager
+    def forwarding_to(self, pool: ProcessPoolExecutor) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():  # signals go to the main thread only
+            yield
+            return
+
+        def forward(signum: int, frame) -> None:
+            if self.signum is not None:
+                raise KeyboardInterrupt
+            self.signum = signum
+            processes = getattr(pool, "_processes", None) or {}  # pid -> Process of the live workers
+            for process in list(processes.values()):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signum)
+
+        previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
 def run_local(points: list[Point], sweep_dir: str, data_root: str | None, workers: int,
               start_by: float | None = None,
               task: Callable[[Point, str, str | None, float | None], dict] = execute) -> Iterator[tuple[Point, dict]]:
@@ -175,31 +210,39 @@ def run_local(points: list[Point], sweep_dir: str, data_root: str | None, worker
     one point per free worker. A worker that dies (out of memory, killed) breaks the pool and
     fails the points then in flight, not the ones still to come: a fresh pool runs those."""
     queue = list(reversed(points))
-    while queue:
+    stop = _Forwarded()
+    while queue and not stop.signum:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_exit_with_parent, initargs=(os.getpid(),))
         clean, broken = False, False
         running: dict[Future, Point] = {}
         try:
-            while running or (queue and not broken):
-                while queue and not broken and len(running) < workers:
-                    try:
-                        running[pool.submit(task, queue[-1], sweep_dir, data_root, start_by)] = queue[-1]
-                        queue.pop()
-                    except BrokenProcessPool:
-                        broken = True
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    point = running.pop(future)
-                    try:
-                        outcome = future.result()
-                    except Exception as err:  # noqa: BLE001 - a worker that died (out of memory, killed)
-                        broken = broken or isinstance(err, BrokenProcessPool)
-                        outcome = _failure(f"worker failed: {type(err).__name__}: {err}")
-                    yield point, outcome
+            with stop.forwarding_to(pool):
+                while running or (queue and not broken and not stop.signum):
+                    while queue and not broken and not stop.signum and len(running) < workers:
+                        try:
+                            running[pool.submit(task, queue[-1], sweep_dir, data_root, start_by)] = queue[-1]
+                            queue.pop()
+                        except BrokenProcessPool:
+                            broken = True
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        point = running.pop(future)
+                        try:
+                            outcome = future.result()
+                        except KeyboardInterrupt:  # stopped by a forwarded signal, its checkpoint saved
+                            continue
+                        except Exception as err:  # noqa: BLE001 - a worker that died (out of memory, killed)
+                            if stop.signum:  # a worker the signal ended outside a checkpointed loop
+                                continue
+                            broken = broken or isinstance(err, BrokenProcessPool)
+                            outcome = _failure(f"worker failed: {type(err).__name__}: {err}")
+                        yield point, outcome
             clean = True
         finally:
             pool.shutdown(wait=clean, cancel_futures=True)
+    if stop.signum:  # the points stopped are not recorded: the next run resumes them
+        raise KeyboardInterrupt
 
 
 def run_ray(points: list[Point], sweep_dir: str, data_root: str | None, workers: int, threads: int,
