@@ -81,3 +81,20 @@ def test_two_targets_with_one_name_are_refused(tmp_path, capsys):
     assert main(["sweep", "--target", "zcu102", "--target", str(copy), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "both named 'zcu102'" in err and err.count("\n") == 1
+
+
+def test_an_edited_target_file_makes_new_points_and_presets_keep_their_keys(tmp_path):
+    import json
+
+    from hwsim.target import load_target
+
+    board = tmp_path / "board.yaml"
+    board.write_text(json.dumps({**load_target("zcu102").to_dict(), "name": "board"}))
+    spec = SweepSpec(targets=("zcu102", str(board)), latency_budgets_ms=(0.05,), baselines=("gcn",))
+    before = {p.key: p for p in expand(spec)}
+    board.write_text(json.dumps({**load_target("zcu102").to_dict(), "name": "board", "dram_gbps": 10.0}))
+    after = {p.key: p for p in expand(spec)}
+    on_preset = {k for k, p in before.items() if p.kind == "search" and p.targets == ("zcu102",)}
+    assert on_preset and on_preset <= set(after)  # the preset's own points are untouched
+    changed = set(before) - set(after)
+    assert changed and all(p.kind != "search" or p.targets != ("zcu102",) for k, p in before.items() if k in changed)

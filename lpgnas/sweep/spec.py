@@ -178,6 +178,11 @@ def expand(spec: SweepSpec) -> list[Point]:
     if spec.hparams.non_default():  # only the changed ones, so points under the defaults keep their keys
         shared["hparams"] = spec.hparams.non_default()
     targets = tuple(_target_spec(t) for t in spec.targets)
+    # A target file's content enters the keys of the points that use it, so an edited file makes
+    # new points instead of passing the old ones off as its own. Presets are named by name alone
+    # (their content is the version's), so the points made on them keep their keys.
+    contents = {t: hashlib.sha256(Path(t).read_bytes()).hexdigest()[:16] for t in targets if t != Path(t).stem}
+    shared_contents = {"target_contents": [contents[t] for t in targets if t in contents]} if contents else {}
     for dataset in spec.datasets:
         for seed in spec.seeds:
             for target in targets:
@@ -194,12 +199,14 @@ def expand(spec: SweepSpec) -> list[Point]:
                             parts += [f"buf{_g(buffer)}kib"] if buffer is not None else []
                             parts += [f"w{_g(weight)}", f"s{seed}"]
                             identity = {"kind": "search", "dataset": dataset, "seed": seed, "target": target,
-                                        **options}
+                                        **options, **({"target_content": contents[target]}
+                                                      if target in contents else {})}
                             key = point_key(parts, identity)
                             points.append(Point(key, "search", dataset, seed, (target,), options))
             if spec.nohw_reference:
                 options = {**shared, "no_hw": True, **dataset_training(dataset)}
-                identity = {"kind": "reference", "dataset": dataset, "seed": seed, "targets": targets, **options}
+                identity = {"kind": "reference", "dataset": dataset, "seed": seed, "targets": targets, **options,
+                            **shared_contents}
                 points.append(Point(point_key([dataset, "nohw", f"s{seed}"], identity), "reference", dataset, seed,
                                     targets, options))
             for name in spec.baselines:
@@ -207,7 +214,8 @@ def expand(spec: SweepSpec) -> list[Point]:
                 options = {"arch": str(path.resolve()), "train": None, "split": spec.split,
                            "epochs": spec.retrain_epochs, "threads": spec.threads, **dataset_training(dataset)}
                 identity = {"kind": "baseline", "dataset": dataset, "seed": seed, "targets": targets,
-                            "arch_text": path.read_text(), **{k: v for k, v in options.items() if k != "arch"}}
+                            "arch_text": path.read_text(), **{k: v for k, v in options.items() if k != "arch"},
+                            **shared_contents}
                 points.append(Point(point_key([dataset, "baseline", path.stem, f"s{seed}"], identity), "baseline",
                                     dataset, seed, targets, options, path.stem))
     return points
