@@ -6,18 +6,18 @@ Usage: python benchmarks/bench_spmm.py [--datasets cora,citeseer] [--widths 16,6
 
 Features: for each dataset's bag-of-words features X and an output width, milliseconds for X·W
 forward alone (the evaluation pass) and forward + backward to W (the training step):
-torch.sparse.mm on COO, torch's CSR product, lpgnas.spmm.sparse_matmul (the numba kernels of
+torch.sparse.mm on COO, torch's CSR product, lpgnas.sparse.ops.sparse_matmul (the numba kernels of
 lpgnas.sparse.csr on the cached pattern) and the dense product (features >= 5 % non-zero; nan
 below); repeats scale down with the width (--repeat at 16 columns).
 Aggregation: for the dataset's edges (with self-loops) and H heads of C units, milliseconds for
 Σ_{j→i} α_ji·h_j (and max_{j→i}) with per-head coefficients α, forward and forward + backward to
 h and α, one gathered message per edge reduced by torch_geometric's scatter against
-lpgnas.spmm.aggregate (a CSR product for sum, the numba kernels of lpgnas.sparse.segment_max for max),
+lpgnas.sparse.ops.aggregate (a CSR product for sum, the numba kernels of lpgnas.sparse.segment_max for max),
 with the size of the gathered [E, H, C] tensor the latter never builds.
 Scores: the gene-linear attention score Σ_c g_c·tanh(l_i,c + r_j,c) per edge and head, the plain
-expression over gathered [E, H, C] rows against lpgnas.spmm.gene_linear_score (chunks of edges).
+expression over gathered [E, H, C] rows against lpgnas.sparse.ops.gene_linear_score (chunks of edges).
 Sampled products: (A·Bᵀ) at the positions of the dataset's 8-head edge blocks (a coefficient
-gradient of 8-head aggregation), torch's sampled_addmm against lpgnas.csrkernels.csr_sampled, at
+gradient of 8-head aggregation), torch's sampled_addmm against lpgnas.sparse.csr.csr_sampled, at
 the widths lpgnas.sparse.ops hands the kernel (below SAMPLED_KERNEL_BELOW_WIDTH) and a few above.
 One thread, as the study's workers run.
 """
@@ -147,7 +147,7 @@ def print_features(args) -> None:
           + f"{'CSR/lpg':>8}" + "".join(f"{name + ' f+b':>11}" for name in ("COO", "CSR", "lpgnas", "dense"))
           + f"{'CSR/lpg':>8}   (ms: layer-1 features times W, forward; forward + backward to W)")
     for name in listed(args.datasets):
-        x = load_dataset(name).x.to_sparse_coo().coalesce()  # sparse whatever lpgnas.model.as_input picks
+        x = load_dataset(name).x.to_sparse_coo().coalesce()  # sparse whatever lpgnas.nn.model.as_input picks
         pattern = sparse_pattern(x)
         for width in (int(w) for w in listed(args.widths)):
             weight = torch.randn(x.size(1), width, requires_grad=True)

@@ -1,4 +1,4 @@
-"""The hardware penalty added to the search loss (DESIGN.md §6)."""
+"""The hardware penalty added to the search loss (docs/design.md §6)."""
 
 from __future__ import annotations
 

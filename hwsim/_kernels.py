@@ -1,10 +1,11 @@
 """Numba kernels of the accelerator model: the message-buffer simulation and the phase costs.
 
-Kernels are `_private`, take flat arrays and scalars, and live in this one file so numba's
-cache sees every change in their call chain. The public functions validate and cast, then
-call them. Plain-Python references of each kernel live in tests/naive.py.
+The module is private to hwsim (nothing outside it imports it; tests/test_layout.py checks):
+hwsim.simulate, hwsim.tables and hwsim.graph validate and cast, then call these kernels, which
+take flat arrays and scalars and live in this one file so numba's cache sees every change in
+their call chain. Plain-Python references of each kernel live in tests/naive.py.
 
-Cost model (DESIGN.md §5), one layer = combination (X·W on the PE array) then aggregation
+Cost model (docs/design.md §5), one layer = combination (X·W on the PE array) then aggregation
 (lanes streaming the CSR edge list through the message buffer):
 
 Combination, operands of b = max(weight bits, feature bits):
@@ -16,7 +17,7 @@ Combination, operands of b = max(weight bits, feature bits):
               + messages written to DRAM (nodes the message buffer does not hold)
 Aggregation, M = hidden·heads values per message of m bits, datapath D bits per lane:
     per edge  c_e = ceil(M·m / D) + attention work per edge
-    per node  c_n = ceil(M·32 / D) + attention work per node (finalise at accumulator width)
+    per node  c_n = ceil(M·accumulator bits / D) + attention work per node (finalise)
     compute = max(ceil(E·c_e / lanes), max in-degree · c_e) + ceil(N·c_n / lanes)
     dram    = edge list + misses · message bytes + (destination reads) + (logits, last layer)
 Each phase takes max(compute, memory) cycles with overlap, else their sum; memory cycles

@@ -29,7 +29,7 @@ def load_graph_file(path: str | Path) -> tuple[Graph, int | None]:
             raise InputError(source, "", f"cannot read npz file: {err}") from None
         if "edge_index" not in arrays:
             raise InputError(source, "edge_index", f"required; the file has {sorted(arrays) or 'no arrays'}")
-        edges = _node_ids(arrays["edge_index"], source, "edge_index")
+        edges = node_ids(arrays["edge_index"], source, "edge_index")
         if edges.ndim == 2 and edges.shape[1] == 2 and edges.shape[0] != 2:
             edges = edges.T  # accept [E, 2] too
         x = arrays.get("x")
@@ -37,13 +37,10 @@ def load_graph_file(path: str | Path) -> tuple[Graph, int | None]:
             raise InputError(source, "x", f"expected a numeric 2-D feature matrix, got {x.dtype} {list(x.shape)}")
         if x is not None and not np.all(np.isfinite(x)):
             raise InputError(source, "x", "features must be finite (found NaN or inf)")
-        num_nodes = _num_nodes(arrays["num_nodes"], source) if "num_nodes" in arrays else None
+        num_nodes = read_num_nodes(arrays["num_nodes"], source) if "num_nodes" in arrays else None
         if num_nodes is None:
             num_nodes = max(int(edges.max()) + 1 if edges.size else 0, 0 if x is None else x.shape[0])
-        y = arrays.get("y")
-        if y is not None and (y.ndim != 1 or not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y))):
-            raise InputError(source, "y", f"expected finite labels, one per node, got {y.dtype} {list(y.shape)}")
-        classes = int(np.unique(y).size) if y is not None else None
+        classes = class_count(arrays["y"], source) if "y" in arrays else None
         nnz = None if x is None else np.count_nonzero(x, axis=1)
         width = 1 if x is None else x.shape[1]
         return Graph.from_edge_index(edges, num_nodes, width, nnz, name=path.stem, source=source), classes
@@ -58,7 +55,7 @@ def load_graph_file(path: str | Path) -> tuple[Graph, int | None]:
 MAX_NODES = 2**31 - 1
 
 
-def _node_ids(values: np.ndarray, source: str, field: str) -> np.ndarray:
+def node_ids(values: np.ndarray, source: str, field: str) -> np.ndarray:
     """Integer node ids (integer-valued floats accepted), finite, non-negative, below MAX_NODES."""
     if not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.complexfloating):
         raise InputError(source, field, f"node ids must be integers, got {values.dtype}")
@@ -70,12 +67,24 @@ def _node_ids(values: np.ndarray, source: str, field: str) -> np.ndarray:
     return values.astype(np.int64)
 
 
-def _num_nodes(value: np.ndarray, source: str) -> int:
-    if value.ndim != 0 or not np.issubdtype(value.dtype, np.integer):
+def read_num_nodes(value: np.ndarray, source: str) -> int:
+    """One whole number (a 1-element array or an integer-valued float too), 1 to MAX_NODES."""
+    if value.size != 1 or not np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.complexfloating):
         raise InputError(source, "num_nodes", f"expected one integer, got {value.dtype} {list(value.shape)}")
-    if not 0 < int(value) <= MAX_NODES:
-        raise InputError(source, "num_nodes", f"expected 1 to {MAX_NODES}, got {int(value)}")
-    return int(value)
+    number = float(value.reshape(()))
+    if not (np.isfinite(number) and number == int(number) and 0 < number <= MAX_NODES):
+        raise InputError(source, "num_nodes", f"expected a whole number from 1 to {MAX_NODES}, got {number:g}")
+    return int(number)
+
+
+def class_count(y: np.ndarray, source: str) -> int:
+    """The class count of integer labels 0..C-1, one per node: the largest label + 1 (a class
+    with no node still has its output)."""
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y)):
+        raise InputError(source, "y", f"expected finite labels, one per node, got {y.dtype} {list(y.shape)}")
+    if y.size and (y.min() < 0 or not np.all(np.equal(np.mod(y, 1), 0))):
+        raise InputError(source, "y", "labels must be whole numbers from 0 (the class index)")
+    return int(y.max()) + 1 if y.size else 0
 
 
 def _read_edge_csv(path: Path) -> np.ndarray:
@@ -100,4 +109,4 @@ def _read_edge_csv(path: Path) -> np.ndarray:
                 continue
             raise InputError(str(path), f"line {number}", f"node ids must be integers, got {line!r}") from None
     edges = np.asarray(pairs, dtype=np.int64).T.reshape(2, -1)
-    return _node_ids(edges, str(path), "node ids")
+    return node_ids(edges, str(path), "node ids")

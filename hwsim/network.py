@@ -24,9 +24,8 @@ HIDDEN_SIZES = (8, 16, 32, 64, 128, 256)
 HEAD_COUNTS = (1, 2, 4, 8)
 WEIGHT_QUANTS = ("b1", "t2", "q2", "q4", "q8", "q16", "f32")
 ACTIVATION_QUANTS = ("q2", "q4", "q8", "q16", "f32")
-QUANT_COMPONENTS = ("weight", "feature", "attention", "message")
 QUANT_BITS = {"b1": 1, "t2": 2, "q2": 2, "q4": 4, "q8": 8, "q16": 16, "f32": 32}
-# Model size (DESIGN.md §3): Σ weights × their bits + one float32 scale per quantised weight
+# Model size (docs/design.md §3): Σ weights × their bits + one float32 scale per quantised weight
 # tensor (the weight matrix and each attention vector) + biases at accumulator precision.
 SCALE_BITS = 32
 BIAS_BITS = 32
@@ -154,7 +153,7 @@ class _ArchModel(StrictModel):
 
 
 def parse_arch(data: Any, source: str = "arch") -> ArchSpec:
-    """Validate an `arch` object (DESIGN.md §7) into an ArchSpec.
+    """Validate an `arch` object (docs/design.md §7) into an ArchSpec.
 
     Raises:
         InputError: naming `source` and the offending field.
@@ -191,7 +190,7 @@ def parse_arch(data: Any, source: str = "arch") -> ArchSpec:
                 raise InputError(source, f"{where}.quant.attention",
                                  f"required for attention {layer.attention!r}; one of {list(ACTIVATION_QUANTS)}")
         else:
-            attention_q = None  # DESIGN.md §3: ignored for const and gcn
+            attention_q = None  # docs/design.md §3: ignored for const and gcn
         quant = QuantSpec(layer.quant.weight, layer.quant.feature, layer.quant.message, attention_q)
         layers.append(LayerSpec(layer.attention, layer.aggregation, activation, layer.hidden, layer.heads, quant))
     return ArchSpec(tuple(layers))

@@ -1,4 +1,4 @@
-"""Exact simulation of one concrete network on one graph and one target (DESIGN.md §5)."""
+"""Exact simulation of one concrete network on one graph and one target (docs/design.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The accelerator description: a YAML file validated into a frozen `Target` (DESIGN.md §5).
+"""The accelerator description: a YAML file validated into a frozen `Target` (docs/design.md §5).
 
 The file boundary is a pydantic model that rejects unknown keys and bad values with the key
 path; inside, `Target` is a frozen dataclass with the derived quantities the cost model needs.
@@ -68,7 +68,7 @@ class _TargetModel(StrictModel):
     overlap: bool
     zero_skipping: bool = True
     buffer_policy: Literal["lru", "degree"] = "lru"
-    accumulator_bits: pydantic.conint(gt=0, le=128) = 32
+    accumulator_bits: pydantic.conint(ge=8, le=128) = 32  # at least a byte: the kernels count whole bytes
     index_bytes: pydantic.conint(gt=0, le=16) = 4
     buffers: _BuffersModel
     packing: _PackingModel
@@ -76,7 +76,7 @@ class _TargetModel(StrictModel):
 
 @dataclass(frozen=True)
 class Target:
-    """A validated accelerator. Units live in the names; see DESIGN.md §5 for the template.
+    """A validated accelerator. Units live in the names; see docs/design.md §5 for the template.
 
     `dsp_macs[b]`: MACs one DSP slice performs per cycle on b-bit operands (packing shares one
     operand across several output columns). `lut_per_mac[b]`: LUTs per MAC unit of the

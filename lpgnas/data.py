@@ -312,7 +312,7 @@ def load_hw_graph(name: str, root: str | os.PathLike | None = None) -> tuple[Gra
                     graph = Graph(data["indptr"], data["indices"], int(data["num_features"]), data["feature_nnz"],
                                   name=info.name)
                     return graph, int(data["num_classes"])
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             pass  # a damaged or foreign cache file: rebuilt below
     data = load_dataset(name, root)
     graph = data.to_hw()
@@ -353,6 +353,8 @@ def load_graph_npz(path: str | os.PathLike) -> GraphData:
     """A user's node-classification graph, validated field by field (InputError names the field)."""
     import torch
 
+    from hwsim.graphio import class_count, node_ids, read_num_nodes
+
     source = str(path)
     _require_npz(path)
     try:
@@ -363,21 +365,24 @@ def load_graph_npz(path: str | os.PathLike) -> GraphData:
     for name in ("x", "y", "edge_index"):
         if name not in arrays:
             raise InputError(source, name, f"required for training; the file has {sorted(arrays) or 'no arrays'}")
-    x, y, edges = arrays["x"], arrays["y"], arrays["edge_index"]
+    x, y = arrays["x"], arrays["y"]
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0 or not np.issubdtype(x.dtype, np.number):
         raise InputError(source, "x", f"expected a numeric [nodes, features] matrix, got {x.dtype} {list(x.shape)}")
     if not np.all(np.isfinite(x)):
         raise InputError(source, "x", "features must be finite (found NaN or inf)")
     num_nodes = x.shape[0]
-    if y.shape != (num_nodes,) or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
-        raise InputError(source, "y", f"expected {num_nodes} non-negative integer labels, got {y.dtype} "
-                         f"{list(y.shape)}")
+    # the same rules as `simulate` reads the file with (hwsim.graphio)
+    classes = class_count(y, source)
+    if y.shape != (num_nodes,):
+        raise InputError(source, "y", f"expected {num_nodes} labels (one per row of x), got {list(y.shape)}")
+    if "num_nodes" in arrays and read_num_nodes(arrays["num_nodes"], source) != num_nodes:
+        raise InputError(source, "num_nodes", f"differs from the {num_nodes} rows of x")
+    edges = node_ids(arrays["edge_index"], source, "edge_index")
     if edges.ndim == 2 and edges.shape[1] == 2 and edges.shape[0] != 2:
         edges = edges.T  # accept [E, 2] too
-    if edges.ndim != 2 or edges.shape[0] != 2 or not np.issubdtype(edges.dtype, np.integer):
-        raise InputError(source, "edge_index", f"expected integer node ids of shape [2, E], got {edges.dtype} "
-                         f"{list(edges.shape)}")
-    if edges.size and (edges.min() < 0 or edges.max() >= num_nodes):
+    if edges.ndim != 2 or edges.shape[0] != 2:
+        raise InputError(source, "edge_index", f"expected node ids of shape [2, E], got {list(edges.shape)}")
+    if edges.size and edges.max() >= num_nodes:
         raise InputError(source, "edge_index", f"node ids must lie in [0, {num_nodes})")
     masks = None
     present = [m for m in MASKS if m in arrays]
@@ -391,8 +396,8 @@ def load_graph_npz(path: str | os.PathLike) -> GraphData:
                 raise InputError(source, name, f"expected {num_nodes} booleans with at least one True")
             masks.append(torch.from_numpy(mask.copy()))
         masks = tuple(masks)
-    edges = edges[:, edges[0] != edges[1]].astype(np.int64)  # self-loops are the model's to add
+    edges = edges[:, edges[0] != edges[1]]  # self-loops are the model's to add
     features = torch.from_numpy(np.asarray(x, dtype=np.float32))
     features = features / features.abs().sum(dim=1, keepdim=True).clamp(min=1e-12)
     return GraphData(Path(path).stem, features, torch.from_numpy(y.astype(np.int64)), torch.from_numpy(edges),
-                     int(y.max()) + 1, masks)
+                     classes, masks)

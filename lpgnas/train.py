@@ -24,7 +24,7 @@ from lpgnas.nn.model import QuantGNN, as_input, buffer_size_bytes, model_size_by
 
 # A run given a checkpoint file saves its state there after its first epoch, then once this many
 # seconds have passed, and at the epoch boundary after a Ctrl-C or SIGTERM, as the search does
-# (lpgnas.search.CHECKPOINT_SECONDS): a hard kill loses at most this many seconds of epochs. On
+# (lpgnas.search.loop.CHECKPOINT_SECONDS): a hard kill loses at most this many seconds of epochs. On
 # the larger datasets one training runs for tens of minutes (a PubMed candidate: 658 s), and a
 # study spread over sessions is cut off in the middle of two of them at every session's end.
 CHECKPOINT_SECONDS = 30.0
@@ -149,7 +149,7 @@ def sizes(graph: GraphData, arch: ArchSpec) -> tuple[int, int]:
 
 def summarize(graph: GraphData, arch: ArchSpec, split: str, seeds: list[int], runs: list[SeedResult],
               seed: int | None = None) -> dict:
-    """The result object of DESIGN.md §7 (without target, hw, repaired and search_s)."""
+    """The result object of docs/design.md §7 (without target, hw, repaired and search_s)."""
     model_bytes, buffer_bytes = sizes(graph, arch)
     return {
         "schema_version": 1,

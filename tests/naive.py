@@ -47,7 +47,7 @@ def offchip_nodes(n: int, capacity: int, policy: str) -> int:
 
 def combination(n, k, m, w, f, mb, first, zero_skip, nnz, nnz_max, cols, pe_rows,
                 weight_buf, feature_buf, message_buf, policy, bytes_per_cycle, overlap):
-    """The combination phase written out by hand from DESIGN.md §5."""
+    """The combination phase written out by hand from docs/design.md §5."""
     passes = math.ceil(m / cols)
     if zero_skip:
         rows = max(math.ceil(nnz / pe_rows), nnz_max)

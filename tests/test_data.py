@@ -158,3 +158,27 @@ def test_a_truncated_processed_file_is_rebuilt_from_the_raw_files(data_root, tmp
     again = load_dataset("cora", data_root)
     assert torch.equal(again.x, first.x) and torch.equal(again.edge_index, first.edge_index)
     assert "rebuilding" in capsys.readouterr().err
+
+
+def test_simulate_and_search_count_the_classes_of_a_graph_file_alike(tmp_path):
+    """Labels with a gap (0 and 2): three outputs, however the file is read."""
+    import numpy as np
+
+    from hwsim.graphio import load_graph_file
+    from lpgnas.data import load_graph_npz
+
+    path = tmp_path / "gap.npz"
+    ring = np.arange(10)
+    np.savez(path, edge_index=np.stack([ring, (ring + 1) % 10]), x=np.eye(10, 4), y=(ring % 2) * 2)
+    assert load_graph_file(path)[1] == load_graph_npz(path).num_classes == 3
+
+
+def test_a_damaged_hardware_graph_cache_is_rebuilt(data_root, tmp_path, monkeypatch):
+    from lpgnas.data import load_hw_graph
+
+    monkeypatch.setenv("LPGNAS_CACHE", str(tmp_path / "cache"))
+    graph, classes = load_hw_graph("cora", data_root)
+    cached = tmp_path / "cache" / "datasets" / "Cora" / "hwgraph.npz"
+    cached.write_bytes(cached.read_bytes()[:100])
+    again, classes_again = load_hw_graph("cora", data_root)
+    assert classes_again == classes and (again.indptr == graph.indptr).all() and cached.stat().st_size > 100

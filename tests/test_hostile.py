@@ -379,3 +379,19 @@ def test_hostile_input_is_one_line_and_exit_2(case, tmp_path, monkeypatch, capsy
     leftovers = [p for p in tmp_path.rglob("*") if ".tmp" in p.name]
     assert leftovers == []
     assert not Path("/nonexistent-dir/ran").exists()
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path):
+    from hwsim.files import read_yaml
+
+    path = tmp_path / "merge.yaml"
+    path.write_text("base: &b {x: 1}\nother: {<<: *b, y: 2}\n")
+    assert read_yaml(path)["other"] == {"x": 1, "y": 2}
+
+
+def test_an_accumulator_narrower_than_a_byte_is_refused(tmp_path, capsys):
+    path = tmp_path / "t.yaml"
+    path.write_text(yaml.safe_dump({**PRESET, "accumulator_bits": 3}))
+    (tmp_path / "g.npz").write_bytes(ring_graph())
+    assert main(["simulate", "--target", str(path), "--arch", "gcn", "--dataset", str(tmp_path / "g.npz")]) == 2
+    assert "accumulator_bits" in capsys.readouterr().err

@@ -100,3 +100,12 @@ def test_search_refuses_bad_hyperparameters_with_one_line(assignment, capsys):
     assert main(["search", "--target", "zcu102", "--hparam", assignment, "--epochs", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--hparam" in err[0] and "Traceback" not in err[0]
+
+
+def test_sweep_command_line_hyperparameters_merge_over_the_files(tmp_path):
+    from lpgnas.search.hparams import hyperparam_overrides
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text("targets: [zcu102]\nhparams: {arch_lr: 0.01}\n")
+    spec = load_sweep_spec(str(path), {"hparams": hyperparam_overrides(None, ["tau_end=0.1"])})
+    assert (spec.hparams.arch_lr, spec.hparams.tau_end) == (0.01, 0.1)

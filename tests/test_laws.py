@@ -1,4 +1,4 @@
-"""The cost model's laws as property tests (DESIGN.md §5, issue 3)."""
+"""The cost model's laws as property tests (docs/design.md §5, issue 3)."""
 
 from dataclasses import replace
 

@@ -119,3 +119,11 @@ def test_damaged_run_files_are_one_line_errors(finished, tmp_path, capsys, name,
     assert main(["search", "--resume", str(run)]) == 2
     line = one_line_error(capsys)
     assert str(path) in line and needle in line
+
+
+def test_resume_tells_an_option_given_from_one_left_at_its_default(finished, tmp_path, capsys):
+    run = copy_of(finished, tmp_path)
+    assert main(["search", "--resume", str(run), "--split", "public", "--json"]) == 0  # the run's own split
+    capsys.readouterr()
+    assert main(["search", "--resume", str(run), "--seed", "0"]) == 2  # the default value, but not the run's
+    assert "--seed" in one_line_error(capsys)

@@ -142,7 +142,7 @@ def test_ray_backend_gives_the_same_points(local_sweep, data_root, tmp_path):
 
 
 def _dies_on_its_point(point: Point, sweep_dir: str, data_root: str | None, start_by: float | None) -> dict:
-    """A stand-in for lpgnas.sweep.execute whose worker process dies on the point named `dies`."""
+    """A stand-in for lpgnas.sweep.runner.execute whose worker process dies on the point named `dies`."""
     if point.key == "dies":
         os._exit(1)
     time.sleep(0.2)

@@ -2,7 +2,7 @@
 lpgnas-hw searches without and with the hardware penalty, on every dataset at hand and split,
 then the quantisation statistics of the searched networks.
 
-It runs on the sweep machinery (lpgnas.sweep.run_points): every training and search is a
+It runs on the sweep machinery (lpgnas.sweep.runner.run_points): every training and search is a
 point with its own run directory and a record in STUDY_DIR/sweep.sqlite, so an interrupted
 study loses nothing finished and re-running the command continues it. Phase 1 runs the
 baselines and the searches; phase 2 forces uniform bit widths on the searched networks.

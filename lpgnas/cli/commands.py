@@ -1,4 +1,4 @@
-"""What each CLI command does, as plain functions returning the result objects of DESIGN.md §7.
+"""What each CLI command does, as plain functions returning the result objects of docs/design.md §7.
 
 Every input is validated (arch file, dataset, split) before any training starts. Nothing here
 imports torch at module level: `simulate` and `targets` run without it (lpgnas.data.load_hw_graph).
@@ -75,12 +75,12 @@ def run_targets() -> dict:
     return {"schema_version": 1, "targets": targets}
 
 
-def search_config(args, defaults: dict | None = None) -> SearchConfig:
-    """The SearchConfig of `lpgnas-hw search` arguments, or of the run being resumed; `defaults`
-    are the parser's, to tell the options given with --resume (which must match the run's)."""
+def search_config(args, given: set[str] | None = None) -> SearchConfig:
+    """The SearchConfig of `lpgnas-hw search` arguments, or of the run being resumed; `given`
+    names the options on the command line (with --resume they must match the run's)."""
     if args.resume:
         config = run_config(args.resume)
-        _check_resume_options(args, defaults or {}, config)
+        _check_resume_options(args, given or set(), config)
         return replace(config, keep_checkpoint=config.keep_checkpoint or args.keep_checkpoint)
     if not args.target:
         raise InputError("argument --target", "", "required (a target file or preset name) unless --resume")
@@ -101,11 +101,9 @@ def _config(args, out: str | None) -> SearchConfig:
         hparams=load_hyperparams(args.hparams, args.hparam), keep_checkpoint=args.keep_checkpoint)
 
 
-def _check_resume_options(args, defaults: dict, stored: SearchConfig) -> None:
+def _check_resume_options(args, given: set[str], stored: SearchConfig) -> None:
     """A resumed run keeps its options: one given again must equal the run's, not be ignored."""
-    given = {name for name, value in vars(args).items()
-             if name not in ("resume", "keep_checkpoint", "json", "func", "command", "data_root")
-             and name in defaults and value != defaults[name]}
+    given = given - {"resume", "keep_checkpoint", "json", "data_root"}
     if "out" in given:
         raise InputError("argument --out", "", "--resume continues the run in its own directory; give one of them")
     if not given:
@@ -116,7 +114,10 @@ def _check_resume_options(args, defaults: dict, stored: SearchConfig) -> None:
     asked = _config(argparse.Namespace(**{**vars(args), "target": stored.target}), stored.out)
     for name in sorted(given - {"target"}):
         field = {"hparam": "hparams"}.get(name, name)
-        if getattr(asked, field, None) != getattr(stored, field, None):
+        mine, theirs = getattr(asked, field, None), getattr(stored, field, None)
+        if field == "split":  # None is the dataset's default split
+            mine, theirs = (resolve_split(stored.dataset, v) for v in (mine, theirs))
+        if mine != theirs:
             raise InputError(f"argument --{name.replace('_', '-')}", "", f"differs from the run being resumed "
                              f"({getattr(stored, field, None)!r}); a resumed run keeps its options: start a new "
                              "run with --out")

@@ -1,4 +1,4 @@
-"""`lpgnas-hw`: the command line (DESIGN.md §7).
+"""`lpgnas-hw`: the command line (docs/design.md §7).
 
 Library code raises InputError; here, and only here, it becomes one line on stderr and exit 2.
 `--json` prints exactly one JSON object on stdout; logs and progress go to stderr.
@@ -198,7 +198,7 @@ def _run_search(args: argparse.Namespace) -> int:
     from lpgnas.cli.report import render_search
     from lpgnas.search.run import run_search
 
-    config = search_config(args, vars(build_parser().parse_args(["search"])))
+    config = search_config(args, args.given)
     resume = f"lpgnas-hw search --resume {shlex.quote(config.out)}"
     started = []
 
@@ -274,12 +274,12 @@ def _add_sweep(sub) -> None:
     p.add_argument("--latency-weights", type=parse_float_list,
                    help="comma-separated λ_lat (default: 0 with budgets, else 0.1)")
     p.add_argument("--seeds", type=parse_seeds, help="search seeds, each point retrained on its own (default: 0)")
-    p.add_argument("--layers", type=positive_int, help="network depth (default: 2)")
-    p.add_argument("--epochs", type=positive_int, help="search epochs per point (default: 500)")
+    p.add_argument("--layers", type=positive_int, help="network depth (default: the search's)")
+    p.add_argument("--epochs", type=positive_int, help="search epochs per point (default: the search's)")
     p.add_argument("--retrain-epochs", type=positive_int, help="cap on retraining epochs (default: none)")
     p.add_argument("--split", choices=("public", "full"), help="default: public where it exists, else full")
     p.add_argument("--quant-choices", help="all (default), f32, or a list such as q4,q8,f32")
-    p.add_argument("--threads", type=positive_int, help="torch threads per point (default: 1)")
+    p.add_argument("--threads", type=positive_int, help="torch threads per point (default: the search's)")
     _add_hparams(p)
     p.add_argument("--no-references", action="store_true", help="skip the --no-hw search and the manual baselines")
     p.add_argument("--workers", type=positive_int, default=1, help="points run at once (default: 1)")
@@ -304,10 +304,10 @@ def _run_sweep(args: argparse.Namespace) -> int:
                  "seeds": args.seeds, "layers": args.layers, "epochs": args.epochs,
                  "retrain_epochs": args.retrain_epochs, "split": args.split, "quant_choices": args.quant_choices,
                  "threads": args.threads}
-    if args.hparams or args.hparam:
-        from lpgnas.search.hparams import load_hyperparams
+    if args.hparams or args.hparam:  # merged key by key over the config file's `hparams:`
+        from lpgnas.search.hparams import hyperparam_overrides
 
-        overrides["hparams"] = load_hyperparams(args.hparams, args.hparam).non_default()
+        overrides["hparams"] = hyperparam_overrides(args.hparams, args.hparam)
     if args.no_references:
         overrides.update(nohw_reference=False, baselines=[])
     spec = load_sweep_spec(args.config, overrides, args.data_root)
@@ -356,9 +356,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def given_options(parser: argparse.ArgumentParser, command: str, argv: Sequence[str]) -> set[str]:
+    """The destinations of the options `argv` spells out for `command` (not those left at their
+    defaults): what --resume compares with the run's own options."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    given = set()
+    for action in sub._actions:
+        for option in action.option_strings:
+            if any(token == option or token.startswith(option + "=") for token in argv):
+                given.add(action.dest)
+    return given
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.given = given_options(parser, args.command, argv)
     try:
         return args.func(args)
     except InputError as err:

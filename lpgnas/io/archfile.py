@@ -1,4 +1,4 @@
-"""arch.yaml: the `arch` object of DESIGN.md §7 plus an optional `train:` block."""
+"""arch.yaml: the `arch` object of docs/design.md §7 plus an optional `train:` block."""
 
 from __future__ import annotations
 

@@ -5,25 +5,31 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from hwsim.errors import InputError, NonFiniteError
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file, fsync it, then rename over `path`."""
+def _replace(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write through a temporary file, fsync it, then rename it over `path`: an interruption or a
+    full disk leaves the old file (or none) and no half-written temporary behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(tmp, "wb") as handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:  # a full disk or an interrupt leaves no half-written temporary behind
+    except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    _replace(path, lambda handle: handle.write(data))
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -48,20 +54,10 @@ def write_text(path: Path, text: str) -> None:
 
 
 def save_torch(path: Path, obj: Any) -> None:
-    """torch.save through a temporary file, fsynced before the rename (as write_atomic)."""
+    """torch.save, written as write_atomic writes."""
     import torch  # here, so that the commands that write no tensors never import torch
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    _replace(path, lambda handle: torch.save(obj, handle))
 
 
 def load_torch(path: Path, what: str = "checkpoint") -> Any:

@@ -1,6 +1,6 @@
 """Quantised message-passing layer covering every attention, aggregation and head choice.
 
-Execution is combination first, A·(X·W) (DESIGN.md §3): features are quantised (`feature`),
+Execution is combination first, A·(X·W) (docs/design.md §3): features are quantised (`feature`),
 multiplied by the quantised weights (`weight`), the product is quantised (`message`), edge
 coefficients are computed and quantised (`attention`) and messages are aggregated.
 """
@@ -100,7 +100,7 @@ def propagate(x: Tensor, weight: Tensor, edge_index: Tensor, heads: int, per_hea
               aggregation: str, vectors: tuple[Tensor | None, Tensor | None, Tensor | None],
               quantize: LayerQuantizers, dropout_p: float, attention_dropout_p: float, training: bool,
               negative_slope: float = 0.2) -> Tensor:
-    """One layer's anatomy, A·(X·W) (DESIGN.md §3), written once for the deployed layer and the
+    """One layer's anatomy, A·(X·W) (docs/design.md §3), written once for the deployed layer and the
     supernet's path: quantise the features (only the non-zeros of sparse ones, zero-skipping)
     and drop them out, multiply by the already quantised weight, quantise the messages, compute
     the edge coefficients from the quantised attention vectors, quantise and drop them out,

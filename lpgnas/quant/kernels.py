@@ -11,13 +11,13 @@ recomputes Q_k(x) too instead of saving K masks.
 
 Options are coded flat, one entry per option in arrays of x's dtype (`kinds` int64):
   F32 (Q(x) = x), UNIFORM (codes = rint(x·inv) clamped to ±limit, times scale: bit for bit
-  lpgnas.quant.fake_quant's float32 arithmetic), BINARY (±magnitude, sign(0) = +1) and
+  lpgnas.quant.quantizers.fake_quant's float32 arithmetic), BINARY (±magnitude, sign(0) = +1) and
   TERNARY (sign(x)·magnitude where |x| > threshold, else 0); lpgnas.quant.quantizers computes the scales,
   magnitudes and thresholds as its plain quantisers do. The straight-through gradient passes
   where a uniform code lies within ±limit and everywhere for the other kinds.
 x is 1-D and C-contiguous (float32 or float64). Sums accumulate in float64; `reassoc` lets LLVM
 vectorise them (their order is free, as torch's own reductions' is) and may regroup p·(r·Q), so
-the mixture equals the torch-op one to rounding, not bit for bit. Serial (DESIGN.md §7).
+the mixture equals the torch-op one to rounding, not bit for bit. Serial (docs/design.md §7).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Quantisers of DESIGN.md §3 with straight-through gradients.
+"""Quantisers of docs/design.md §3 with straight-through gradients.
 
 Bit width (the option name) is separate from scaling (`max_abs`, calibrated) and from rounding
 (`fake_quant`). Every quantiser is a fake quantiser: it returns float values that lie on the

@@ -13,7 +13,7 @@ import pydantic
 from hwsim.errors import InputError, from_validation_error
 from hwsim.network import ArchSpec
 from lpgnas.data import KIPF_WEIGHT_DECAY, dataset_info
-from lpgnas.io.archfile import TrainConfig
+from lpgnas.io.archfile import TrainConfig, parse_train
 from lpgnas.io.runfiles import read_json
 from lpgnas.search.hparams import SearchHyperParams, parse_hyperparams
 
@@ -113,6 +113,10 @@ class SearchConfig:
             value = getattr(self, name)
             if value is not None and not 0 < value < math.inf:
                 raise InputError(source, name, f"must be a finite number > 0, got {value}")
+        if self.retrain_epochs is not None and self.retrain_epochs < 1:
+            raise InputError(source, "retrain_epochs", f"must be at least 1, got {self.retrain_epochs}")
+        if self.retrain is not None:  # validated as an arch file's train: block is
+            parse_train(asdict(self.retrain), f"{source}: retrain")
 
 
 _ADAPTER = pydantic.TypeAdapter(SearchConfig)

@@ -1,4 +1,4 @@
-"""From a finished search to the network that is retrained (DESIGN.md §4): the argmax of every
+"""From a finished search to the network that is retrained (docs/design.md §4): the argmax of every
 choice, repaired to the budgets, and, when asked (`--candidates K`), the best of K candidates.
 
 Why candidates: at the end of a search many choices are close to a tie (on Cora's full split
@@ -50,7 +50,7 @@ def violation(problem: Problem, report: Report) -> float:
 
 
 def repair(problem: Problem, network: Network, probs: list[dict[str, list[float]]]) -> tuple[Network, list[str]]:
-    """Lower choices until the network meets its budgets (DESIGN.md §4).
+    """Lower choices until the network meets its budgets (docs/design.md §4).
 
     Each round tries, for every choice, its next most probable candidate that makes the network
     cheaper, and applies the one that brings the network closest to its budgets. Raises when no

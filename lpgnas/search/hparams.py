@@ -24,7 +24,7 @@ class SearchHyperParams:
     """Method settings of the search, the derivation and the retraining (defaults measured in
     docs/search-tuning.md)."""
 
-    # Weight step: Adam at this rate with the sampled path's own L2 (SuperNet.path_l2), lighter
+    # Weight step: Adam at this rate with the sampled path's own L2 (PathTerms.path_l2), lighter
     # dropout than the GCN paper's, DARTS's gradient clipping; weight steps per epoch.
     weight_lr: float = 0.005
     search_dropout: float = 0.2
@@ -115,6 +115,13 @@ def parse_hyperparams(data: Any, source: str) -> SearchHyperParams:
 
 def load_hyperparams(path: str | None, assignments: list[str] | None = None) -> SearchHyperParams:
     """`--hparams FILE` (a YAML mapping), then each `--hparam NAME=VALUE` on top of it."""
+    return parse_hyperparams(hyperparam_overrides(path, assignments),
+                             "argument --hparam" if assignments else str(path))
+
+
+def hyperparam_overrides(path: str | None, assignments: list[str] | None = None) -> dict[str, Any]:
+    """The settings `--hparams FILE` and `--hparam NAME=VALUE` give, unvalidated, as a mapping
+    (a sweep merges it over its file's `hparams:` before validating)."""
     data: dict[str, Any] = {}
     if path:
         loaded = read_yaml(path)
@@ -129,7 +136,7 @@ def load_hyperparams(path: str | None, assignments: list[str] | None = None) -> 
             data[name.strip()] = float(value) if name.strip() not in _INTEGERS else int(value)
         except ValueError:
             raise InputError("argument --hparam", name.strip(), f"not a number: {value!r}") from None
-    return parse_hyperparams(data, "argument --hparam" if assignments else str(path))
+    return data
 
 
 _INTEGERS = {f.name for f in fields(SearchHyperParams) if f.type == "int"}

@@ -1,4 +1,4 @@
-"""The search loop (DESIGN.md §4): per epoch an architecture step (validation loss + hardware
+"""The search loop (docs/design.md §4): per epoch an architecture step (validation loss + hardware
 penalty) and a weight step, with the state that is checkpointed between epochs."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def new_state(problem: Problem) -> SearchState:
     hparams = problem.config.hparams
     supernet = SuperNet(problem.space, problem.graph.num_features, problem.graph.num_classes, hparams.search_dropout)
     controller = ArchController(problem.space)
-    weight_opt = torch.optim.Adam(supernet.parameters(), lr=hparams.weight_lr)  # L2 per path: see SuperNet.path_l2
+    weight_opt = torch.optim.Adam(supernet.parameters(), lr=hparams.weight_lr)  # L2 per path: see PathTerms.path_l2
     arch_opt = torch.optim.Adam(controller.parameters(), lr=hparams.arch_lr, betas=hparams.arch_betas)
     return SearchState(supernet, controller, weight_opt, arch_opt)
 

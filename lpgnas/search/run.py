@@ -1,4 +1,4 @@
-"""The search (DESIGN.md §4): one differentiable round over architecture and bit widths with
+"""The search (docs/design.md §4): one differentiable round over architecture and bit widths with
 the hardware cost in the loss, then derivation, repair, retraining and exact simulation.
 
 Run directory: run.json (the configuration), checkpoint.pt (the search state, saved every
@@ -63,7 +63,7 @@ def retrain(problem: Problem, arch: ArchSpec, run_dir: Path | None, progress: bo
 
 def selected(problem: Problem, searched: dict, run_dir: Path | None,
              progress: bool) -> tuple[dict, SeedResult | None]:
-    """The candidate selection (lpgnas.derive.select), read back from selection.json once done,
+    """The candidate selection (lpgnas.search.derive.select), read back from selection.json once done,
     and the kept candidate's run when it was trained now."""
     path = None if run_dir is None else run_dir / "selection.json"
     if path is not None and path.exists():
@@ -76,9 +76,10 @@ def selected(problem: Problem, searched: dict, run_dir: Path | None,
 
 def run_search(config: SearchConfig, progress: bool = False, resume: bool = False,
                on_start: Callable[[], None] | None = None) -> dict:
-    """The whole job; returns the result object of DESIGN.md §7. `on_start` is called once every
-    input, a resumed run's files included, is validated and the work begins (the CLI names the
-    run directory then, so bad input stays one line)."""
+    """The whole job; returns the result object of docs/design.md §7. `on_start` is called once the
+    inputs and the run directory's configuration and search state are validated and the work
+    begins (the CLI names the run directory then, so bad input stays one line; files of later
+    stages, such as a retraining seed's, are validated when they are read)."""
     problem = prepare(config)
     run_dir = Path(config.out) if config.out else None
     if run_dir is not None:

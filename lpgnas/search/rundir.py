@@ -64,6 +64,8 @@ def _check_same_run(run_json: Path, config: SearchConfig, stamp: dict) -> None:
     old = stored.get("fingerprint")
     if old is None:  # written before fingerprints existed: its options are all there is to compare
         return
+    if not isinstance(old, dict):
+        raise InputError(str(run_json), "fingerprint", "expected a mapping (target, dataset)")
     for part in ("dataset", "target"):
         if old.get(part) != stamp[part]:
             field = _first_difference(old.get(part), stamp[part])

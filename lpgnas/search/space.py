@@ -1,4 +1,4 @@
-"""The search space of DESIGN.md §3 as named choices per layer, and the network they derive.
+"""The search space of docs/design.md §3 as named choices per layer, and the network they derive.
 
 A network of the space is a list (one per layer) of {choice name: candidate index}. Choice
 names: the architecture choices `attention`, `aggregation`, `activation`, `hidden`, `heads`

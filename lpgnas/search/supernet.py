@@ -1,8 +1,9 @@
-"""The LPGNAS supernet: every candidate of DESIGN.md §3 in one network, and its controller.
+"""The LPGNAS supernet: every candidate of docs/design.md §3 in one network, and its controller.
 
 Architecture choices are sampled per step with hard Gumbel-softmax, so one path runs and
 memory stays that of one network; their logits learn from the sampled path's validation loss
-through a score-function estimator (see lpgnas.search.run for why not the straight-through gate).
+through a score-function estimator (why not the straight-through gate: docs/search-tuning.md,
+"Architecture gradient").
 Widths share weights: a layer holds its largest weight tensor and takes the sampled (heads,
 hidden) block out of it, with one fixed input row per unit of the layer before
 (SuperLayer.input_rows). A quantisation choice either mixes the tensor quantised at every
@@ -74,10 +75,10 @@ class ArchController(nn.Module):
         """Hard Gumbel-softmax samples of the architecture choices, and the quantisation choices:
         `mix` softmax(β) (the architecture step), `draw` a hard sample (the weight step: the
         weights train under the widths the network will really run), `widest` every tensor at
-        its widest candidate (the warm-up, see lpgnas.search.run).
+        its widest candidate (the warm-up: SearchHyperParams.warmup_fraction).
 
         Architecture samples are constant one-hots: their logits learn from the score-function
-        term of `log_prob` (see lpgnas.search.run).
+        term of `log_prob` (lpgnas.search.loop).
         """
         if quant not in ("mix", "draw", "widest"):
             raise ValueError(f"Could not resolve quantisation sampling {quant!r} "
@@ -279,8 +280,8 @@ class SuperNet(nn.Module):
         return x, total
 
 
-# The quantised components of a layer, in the order their distortions are summed.
-COMPONENTS = ("weight", "feature", "message", "attention")
+# The quantised components of a layer, in the order their distortions are summed (the space's).
+COMPONENTS = tuple(choice.removeprefix("q.") for choice in QUANT_CHOICES)
 
 
 @dataclass

@@ -6,7 +6,7 @@ gathers of per-target values back to the edges, exp, a scatter sum, the division
 in the backward pass; on Amazon Photo (245,812 edges with self-loops, 8 heads) they took about a
 fifth of a GAT epoch (torch profiler, one thread). The softmax kernels stream each target's edges
 in CSR order, three passes forward (max; exp and sum; division) and two backward. They pay off
-where the edges lie in that order (lpgnas.model.with_self_loops sorts them): through a
+where the edges lie in that order (lpgnas.nn.model.with_self_loops sorts them): through a
 permutation, the scattered row accesses made them no faster than torch_geometric's. The GAT
 score LeakyReLU(l[i] + r[j]) per edge j→i is two gathers forward, and in torch's backward two
 index_put accumulations (sort-based on CPU), which took as long as the softmax; here it is one
@@ -16,7 +16,7 @@ Inputs are flat and typed: CSR row pointers `indptr` [N+1] and `order` [E] (int6
 each CSR position, edges grouped by target), per-edge node indices [E] (int64), scores,
 coefficients and gradients [E, H] in the edges' own order, per-node values [N, H] (float32 or
 float64, C-contiguous). As in torch_geometric's softmax, the sum gets 1e-16. Serial: every run
-pins its thread count (DESIGN.md §7), and the score's backward scatter stays race-free.
+pins its thread count (docs/design.md §7), and the score's backward scatter stays race-free.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def pair_score_backward(left, right, rows, cols, negative_slope, grad):
 
 
 # The gene-linear score Σ_c g[h, c]·tanh(left[i, h, c] + right[j, h, c]) per edge j→i and head h
-# runs in chunks of edges (lpgnas.spmm.gene_linear_score): the kernels below gather the doubled
+# runs in chunks of edges (lpgnas.sparse.ops.gene_linear_score): the kernels below gather the doubled
 # arguments 2a of a chunk in one pass and reduce it in one pass, with torch's vectorised sigmoid
 # in between, tanh(a) = 2σ(2a) − 1 being formed inside the kernels. Why not tanh itself: on a
 # [4096, 8, 128] chunk, one thread, torch's float32 sigmoid_ took 1.7 ns per value and its tanh_

@@ -19,7 +19,7 @@ coordinates, which sampled_addmm cannot take.
 Inputs are flat and typed: row pointers `indptr` [R+1] and columns `cols` [nnz] (int64, columns
 ascending within a row, a coordinate may repeat), `values` [nnz] and C-contiguous dense
 matrices of the values' dtype. The kernels are serial (every run pins its thread count,
-DESIGN.md §7), which keeps the transposed product's scatter race-free.
+docs/design.md §7), which keeps the transposed product's scatter race-free.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ def cached_pattern(x: Tensor) -> SparsePattern:
     return pattern
 
 
-# Sampled products narrower than this run as lpgnas.csrkernels.csr_sampled (it says why).
+# Sampled products narrower than this run as lpgnas.sparse.csr.csr_sampled (it says why).
 SAMPLED_KERNEL_BELOW_WIDTH = 8
 
 
@@ -213,7 +213,7 @@ class EdgePattern:
     order: Tensor
     position: Tensor
     inverse_degree: Tensor
-    in_order: bool  # the edges already are in CSR order (lpgnas.model.with_self_loops sorts them)
+    in_order: bool  # the edges already are in CSR order (lpgnas.nn.model.with_self_loops sorts them)
     _blocks: dict[int, HeadBlocks] = field(default_factory=dict, repr=False, compare=False)
 
     def to_csr_order(self, values: Tensor) -> Tensor:

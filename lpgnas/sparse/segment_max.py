@@ -11,7 +11,7 @@ reference (tests/test_spmm.py, tests/test_maxkernels.py).
 Inputs are flat and typed: CSR row pointers `indptr` [N+1] and sources `cols` [E] (int64, edges
 sorted by target), node features `h` [N, H·C] (heads side by side) and coefficients `alpha`
 [E, H] in CSR edge order (float32, C-contiguous; ones where the layer has none). The kernels
-are serial: every run pins its thread count (DESIGN.md §7), and the backward's scatter into
+are serial: every run pins its thread count (docs/design.md §7), and the backward's scatter into
 the sources stays race-free.
 """
 

@@ -1,4 +1,4 @@
-"""Pareto analysis of a sweep: pareto.csv and one PNG per dataset and cost (DESIGN.md §7).
+"""Pareto analysis of a sweep: pareto.csv and one PNG per dataset and cost (docs/design.md §7).
 
 The frontier is taken over the searched points of each (dataset, target) series: a point is
 on it when no other point of the series is at least as accurate and at most as costly, and

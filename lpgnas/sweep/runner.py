@@ -161,7 +161,11 @@ def _failure(message: str) -> dict:
 
 def _exit_with_parent(parent: int) -> None:
     """Worker initialiser: leave when the sweep process is gone (it may be SIGKILLed), so no orphan
-    keeps writing into a run directory that a re-run of the sweep is about to continue."""
+    keeps writing into a run directory that a re-run of the sweep is about to continue. The worker
+    gets a process group of its own, so a terminal's Ctrl-C reaches the sweep alone, which passes
+    it on exactly once (_Forwarded): a second signal would stop a worker without saving."""
+    os.setpgrp()
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
@@ -171,11 +175,13 @@ def _exit_with_parent(parent: int) -> None:
 
 
 class _Forwarded:
-    """SIGINT or SIGTERM to the sweep's own process (a scheduler, `kill`, a Ctrl-C that reaches it
-    alone) is passed on to its workers: each saves its point's checkpoint at the next epoch
-    boundary and stops (lpgnas.io.interrupts), no new point starts, and the sweep stops once they
-    have, leaving those points unrecorded for the next run to resume. A second signal stops the
-    sweep at once (the workers still save, as they got the first)."""
+    """SIGINT or SIGTERM to the sweep's process (Ctrl-C, a scheduler, `kill`) is passed on to its
+    workers as one SIGINT: each saves its point's checkpoint at the next epoch boundary and stops
+    with a KeyboardInterrupt, which the pool hands back as the point's result (a SIGTERM would end
+    the worker and break the pool, whose cleanup then terminates the others before they save).
+    No new point starts, and the sweep stops once they have, leaving those points unrecorded for
+    the next run to resume. A second signal stops the sweep at once (the workers still save, as
+    they got the first)."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
@@ -193,7 +199,7 @@ class _Forwarded:
             processes = getattr(pool, "_processes", None) or {}  # pid -> Process of the live workers
             for process in list(processes.values()):
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signum)
+                    os.kill(process.pid, signal.SIGINT)
 
         previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -291,18 +297,29 @@ def run_points(points: list[Point], sweep_dir: str, workers: int = 1, backend: s
     if backend not in ("local", "ray"):
         raise InputError("argument --backend", "", f"expected local or ray, got {backend!r}")
     store = SweepStore(sweep_dir, create=True)
-    store.lock()
-    finished = {r.key: r for r in store.records()}
-    todo = [p for p in points if p.key not in finished or (retry_failed and finished[p.key].status == "failed")]
-    data_root = data_root or os.environ.get("LPGNAS_DATA")
-    sweep_dir = str(Path(sweep_dir).resolve())
-    if backend == "local":
-        outcomes = run_local(todo, sweep_dir, data_root, workers, start_by)
-    else:
-        outcomes = run_ray(todo, sweep_dir, data_root, workers, threads, ray_address, start_by)
-    todo_keys = {p.key for p in todo}
-    failed = sum(1 for p in points if p.key not in todo_keys and finished[p.key].status == "failed")
-    left, not_started = len(todo), 0
+    try:  # closed however the run ends (an interrupt included), releasing its lock
+        store.lock()
+        finished = {r.key: r for r in store.records()}
+        todo = [p for p in points
+                if p.key not in finished or (retry_failed and finished[p.key].status == "failed")]
+        data_root = data_root or os.environ.get("LPGNAS_DATA")
+        sweep_dir = str(Path(sweep_dir).resolve())
+        if backend == "local":
+            outcomes = run_local(todo, sweep_dir, data_root, workers, start_by)
+        else:
+            outcomes = run_ray(todo, sweep_dir, data_root, workers, threads, ray_address, start_by)
+        todo_keys = {p.key for p in todo}
+        failed = sum(1 for p in points if p.key not in todo_keys and finished[p.key].status == "failed")
+        _record(points, outcomes, store, workers, failed, progress, desc, len(todo))
+        return {r.key: r for r in store.records()}
+    finally:
+        store.close()
+
+
+def _record(points: list[Point], outcomes: Iterator[tuple[Point, dict]], store: SweepStore, workers: int,
+            failed: int, progress: bool, desc: str, left: int) -> None:
+    """Record each outcome as it comes, with the progress line (not-started points stay unrecorded)."""
+    not_started = 0
     with progress_bar(len(points), desc, progress) as bar:
         bar.update(len(points) - left)
         bar.set_postfix(done=len(points) - left - failed, running=min(workers, left), failed=failed)
@@ -316,9 +333,6 @@ def run_points(points: list[Point], sweep_dir: str, workers: int = 1, backend: s
             bar.set_postfix(done=len(points) - left - failed - not_started, running=min(workers, left),
                             failed=failed, **({"not_started": not_started} if not_started else {}))
             bar.update(1)
-    records = {r.key: r for r in store.records()}
-    store.close()
-    return records
 
 
 def run_sweep(spec: SweepSpec, sweep_dir: str, workers: int = 1, backend: str = "local",

@@ -94,6 +94,8 @@ def load_sweep_spec(path: str | None, overrides: dict, data_root: str | None = N
         data = read_yaml(path)
         if not isinstance(data, dict):
             raise InputError(source, "", "expected a mapping of sweep settings (see examples/sweeps/)")
+    if isinstance(data.get("hparams"), dict) and overrides.get("hparams"):
+        overrides = {**overrides, "hparams": {**data["hparams"], **overrides["hparams"]}}
     data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
     try:
         model = _SweepFile.model_validate(data)
