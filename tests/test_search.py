@@ -131,7 +131,10 @@ def _start_search(config, out: Path) -> subprocess.Popen:
     env = {**os.environ, "LPGNAS_DATA": config.data_root}
     cmd = [sys.executable, "-m", "lpgnas.cli", "search", "--target", "zcu102", "--dataset", "cora",
            "--epochs", "40", "--seed", "3", "--out", str(out)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # SIGINT at its default in the child whatever this process inherited (a background job of a
+    # non-interactive shell ignores it, and the child would inherit that)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not (out / "checkpoint.pt").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
