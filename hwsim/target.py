@@ -68,6 +68,7 @@ class _TargetModel(StrictModel):
     overlap: bool
     zero_skipping: bool = True
     buffer_policy: Literal["lru", "degree"] = "lru"
+    dataflow: Literal["pipelined", "per_fold"] = "pipelined"
     accumulator_bits: pydantic.conint(ge=8, le=128) = 32  # at least a byte: the kernels count whole bytes
     index_bytes: pydantic.conint(gt=0, le=16) = 4
     buffers: _BuffersModel
@@ -101,6 +102,11 @@ class Target:
     dsp_macs: dict[int, float] = field(hash=False)
     lut_per_mac: dict[int, float] = field(hash=False)
     lut_fraction: float = 0.5
+    # pipelined: the PE array overlaps one fold's fill and drain with the next (K cycles per fold);
+    # per_fold: each fold fills and drains, K + pe_rows + pe_cols − 2 cycles (a systolic array as
+    # SCALE-Sim counts it; the physical columns, whatever the packing). The default keeps the
+    # earlier model, so existing target files simulate as before.
+    dataflow: str = "pipelined"
     accumulator_bits: int = 32  # width of the aggregation's partial sums and of the logits written back
     index_bytes: int = 4  # one node index of the edge list and row pointers (32-bit)
     source: str = ""
@@ -112,6 +118,11 @@ class Target:
     def buffer_bytes(self, partition: str) -> int:
         """Bytes of one on-chip partition (message, weight, feature, output)."""
         return int(self.buffer_fractions[partition] * self.onchip_bytes)
+
+    @property
+    def fold_fill_cycles(self) -> int:
+        """Cycles each fold of the PE array adds for its fill and drain (see `dataflow`)."""
+        return self.pe_rows + self.pe_cols - 2 if self.dataflow == "per_fold" else 0
 
     @property
     def dram_bytes_per_cycle(self) -> float:
@@ -154,7 +165,7 @@ class Target:
             "dram_gbps": self.dram_gbps, "bram_kib": self.bram_kib, "uram_kib": self.uram_kib,
             "dsp": self.dsp, "lut": self.lut, "pe_rows": self.pe_rows, "pe_cols": self.pe_cols,
             "agg_lanes": self.agg_lanes, "datapath_bits": self.datapath_bits, "overlap": self.overlap,
-            "zero_skipping": self.zero_skipping, "buffer_policy": self.buffer_policy,
+            "zero_skipping": self.zero_skipping, "buffer_policy": self.buffer_policy, "dataflow": self.dataflow,
             "accumulator_bits": self.accumulator_bits, "index_bytes": self.index_bytes,
             "buffers": dict(self.buffer_fractions),
             "packing": {"dsp_macs": dict(self.dsp_macs), "lut_per_mac": dict(self.lut_per_mac),
@@ -188,7 +199,8 @@ def parse_target(data: Any, source: str = "target") -> Target:
         zero_skipping=model.zero_skipping, buffer_policy=model.buffer_policy,
         buffer_fractions=model.buffers.model_dump(), dsp_macs=dict(model.packing.dsp_macs),
         lut_per_mac=dict(model.packing.lut_per_mac), lut_fraction=model.packing.lut_fraction,
-        accumulator_bits=model.accumulator_bits, index_bytes=model.index_bytes, source=source)
+        dataflow=model.dataflow, accumulator_bits=model.accumulator_bits, index_bytes=model.index_bytes,
+        source=source)
 
 
 def _check_packing(model: _TargetModel, source: str) -> None:

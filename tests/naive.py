@@ -46,7 +46,7 @@ def offchip_nodes(n: int, capacity: int, policy: str) -> int:
 
 
 def combination(n, k, m, w, f, mb, first, zero_skip, nnz, nnz_max, cols, pe_rows,
-                weight_buf, feature_buf, message_buf, policy, bytes_per_cycle, overlap):
+                weight_buf, feature_buf, message_buf, policy, bytes_per_cycle, overlap, fill_drain=0):
     """The combination phase written out by hand from docs/design.md §5."""
     passes = math.ceil(m / cols)
     if zero_skip:
@@ -65,6 +65,7 @@ def combination(n, k, m, w, f, mb, first, zero_skip, nnz, nnz_max, cols, pe_rows
     capacity = message_buf // message_bytes(m, mb)
     dram = math.ceil(dram + offchip_nodes(n, capacity, policy) * message_bytes(m, mb))
     compute = rows * passes
+    compute += math.ceil(n / pe_rows) * passes * fill_drain  # per fold of pe_rows nodes and one pass
     memory = dram / bytes_per_cycle
     return compute, memory, (max(compute, memory) if overlap else compute + memory), dram, macs
 

@@ -22,7 +22,8 @@ def random_network(space, rng):
 
 
 @settings(max_examples=25, deadline=None)
-@given(graph=graphs(max_nodes=40, max_edges=150), target=targets(), depth=st.integers(1, 3),
+@given(graph=graphs(max_nodes=40, max_edges=150), target=targets(dataflows=("pipelined", "per_fold")),
+       depth=st.integers(1, 3),
        classes=st.integers(2, 6), seed=st.integers(0, 1000))
 def test_one_hot_expectation_equals_simulation_exactly(graph, target, depth, classes, seed):
     space = SearchSpace(depth=depth)

@@ -42,7 +42,8 @@ def test_inclusion_property_larger_buffer_never_misses_more():
 
 
 @settings(max_examples=80, deadline=None)
-@given(graph=graphs(), target=targets(), arch=archs(), classes=st.integers(2, 10))
+@given(graph=graphs(), target=targets(dataflows=("pipelined", "per_fold")), arch=archs(),
+       classes=st.integers(2, 10))
 def test_phase_kernels_match_reference(graph, target, arch, classes):
     report = simulate(graph, arch, target, classes)
     widths = arch.widths(graph.num_features, classes)
@@ -56,7 +57,8 @@ def test_phase_kernels_match_reference(graph, target, arch, classes):
             graph.num_nodes, k, m, w, f, mb, first, zero_skip, graph.feature_nnz_total,
             graph.feature_nnz_max_row, target.columns_per_pass(max(w, f)), target.pe_rows,
             target.buffer_bytes("weight"), target.buffer_bytes("feature"), target.buffer_bytes("message"),
-            target.buffer_policy, target.dram_bytes_per_cycle, target.overlap)
+            target.buffer_policy, target.dram_bytes_per_cycle, target.overlap,
+            target.pe_rows + target.pe_cols - 2 if target.dataflow == "per_fold" else 0)
         agg = naive.aggregation(
             graph.num_nodes, graph.num_edges, graph.max_in_degree, m, heads, layer.attention, w, mb, ab, last,
             per_head, graph.indices, target.buffer_policy, target.buffer_bytes("message"),

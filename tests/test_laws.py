@@ -21,7 +21,7 @@ def wider(options, current, draw):
 
 
 @LAW
-@given(graph=graphs(), target=targets(), arch=archs(), data=st.data())
+@given(graph=graphs(), target=targets(dataflows=("pipelined", "per_fold")), arch=archs(), data=st.data())
 def test_more_bits_never_cost_fewer_cycles_or_bytes(graph, target, arch, data):
     index = data.draw(st.integers(0, len(arch.layers) - 1))
     layer = arch.layers[index]
@@ -44,7 +44,8 @@ def test_more_bits_never_cost_fewer_cycles_or_bytes(graph, target, arch, data):
 
 
 @LAW
-@given(graph=graphs(), target=targets(), arch=archs(), factor=st.sampled_from([1.5, 2, 4, 64]))
+@given(graph=graphs(), target=targets(dataflows=("pipelined", "per_fold")), arch=archs(),
+       factor=st.sampled_from([1.5, 2, 4, 64]))
 def test_larger_buffer_never_more_dram_traffic(graph, target, arch, factor):
     bigger = target.with_changes(bram_kib=max(target.bram_kib, 0.25) * factor)
     assert simulate(graph, arch, bigger, 3).dram_bytes <= simulate(graph, arch, target, 3).dram_bytes
@@ -97,3 +98,15 @@ def test_overlap_takes_the_max_and_serial_the_sum(overlap):
     for phase in (report.layers[0].combination, report.layers[0].aggregation):
         expected = (max if overlap else sum)([phase.compute_cycles, phase.memory_cycles])
         assert phase.cycles == pytest.approx(expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(graph=graphs(), target=targets(), arch=archs())
+def test_filling_and_draining_each_fold_never_speeds_a_layer_up(graph, target, arch):
+    """per_fold adds pe_rows + pe_cols − 2 cycles to every fold of the combination, nothing else."""
+    pipelined = simulate(graph, arch, target, 4)
+    per_fold = simulate(graph, arch, target.with_changes(dataflow="per_fold"), 4)
+    for a, b in zip(pipelined.layers, per_fold.layers):
+        assert b.combination.compute_cycles >= a.combination.compute_cycles
+        assert b.combination.dram_bytes == a.combination.dram_bytes and b.aggregation == a.aggregation
+    assert per_fold.latency_ms >= pipelined.latency_ms
