@@ -11,14 +11,22 @@ their keys. Why each default was chosen: docs/search-tuning.md, by decision.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 
-from hwsim.errors import InputError, StrictModel, from_validation_error
+from hwsim.errors import InputError, from_validation_error
 from hwsim.files import read_yaml
 
+# The ranges each setting is validated against when it is overridden (a YAML file, --hparam, a
+# sweep, a run.json); the annotations carry them, so the fields are written once.
+Rate = Annotated[float, pydantic.Field(gt=0)]
+NonNegative = Annotated[float, pydantic.Field(ge=0)]
+Fraction = Annotated[float, pydantic.Field(ge=0, lt=1)]
+Count = Annotated[int, pydantic.Field(ge=1)]
 
+
+@pydantic.with_config(pydantic.ConfigDict(extra="forbid", allow_inf_nan=False))
 @dataclass(frozen=True)
 class SearchHyperParams:
     """Method settings of the search, the derivation and the retraining (defaults measured in
@@ -26,34 +34,34 @@ class SearchHyperParams:
 
     # Weight step: Adam at this rate with the sampled path's own L2 (PathTerms.path_l2), lighter
     # dropout than the GCN paper's, DARTS's gradient clipping; weight steps per epoch.
-    weight_lr: float = 0.005
-    search_dropout: float = 0.2
-    grad_clip: float = 1.0
-    weight_steps: int = 1
+    weight_lr: Rate = 0.005
+    search_dropout: Fraction = 0.2
+    grad_clip: Rate = 1.0
+    weight_steps: Count = 1
     # Architecture step: Adam with DARTS's betas and no weight decay; the first third of the
     # epochs trains weights only (FBNet's warm-up) on random paths at their widest widths.
-    arch_lr: float = 0.03
-    arch_beta1: float = 0.5
-    arch_beta2: float = 0.999
-    warmup_fraction: float = 1 / 3
+    arch_lr: NonNegative = 0.03
+    arch_beta1: Fraction = 0.5
+    arch_beta2: Fraction = 0.999
+    warmup_fraction: Annotated[float, pydantic.Field(ge=0, le=1)] = 1 / 3
     # Gumbel temperature, annealed exponentially from tau_start to tau_end (GDAS).
-    tau_start: float = 5.0
-    tau_end: float = 0.5
+    tau_start: Rate = 5.0
+    tau_end: Rate = 0.5
     # Paths scored per architecture step by the score-function estimator (leave-one-out baseline).
-    arch_samples: int = 8
+    arch_samples: Annotated[int, pydantic.Field(ge=2)] = 8
     # Weight of the quantisation distortion prior Σ E_p[‖Q(x) − x‖²/‖x‖²] in the architecture loss.
-    distortion_weight: float = 1.0
+    distortion_weight: NonNegative = 1.0
     # Candidates (--candidates K) are drawn from softmax(candidate_sharpness·α) = p^2 renormalised.
-    candidate_sharpness: float = 2.0
+    candidate_sharpness: Rate = 2.0
     # Retraining the derived network: the GAT paper's rate and dropout for networks with
     # attention coefficients, the GCN paper's otherwise; both for at most retrain_max_epochs,
     # stopping after retrain_patience epochs without a better validation score.
-    retrain_attention_lr: float = 0.005
-    retrain_attention_dropout: float = 0.6
-    retrain_plain_lr: float = 0.01
-    retrain_plain_dropout: float = 0.5
-    retrain_max_epochs: int = 1000
-    retrain_patience: int = 100
+    retrain_attention_lr: Rate = 0.005
+    retrain_attention_dropout: Fraction = 0.6
+    retrain_plain_lr: Rate = 0.01
+    retrain_plain_dropout: Fraction = 0.5
+    retrain_max_epochs: Count = 1000
+    retrain_patience: Count = 100
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,36 +77,6 @@ class SearchHyperParams:
         return (self.arch_beta1, self.arch_beta2)
 
 
-_Rate = pydantic.PositiveFloat
-_Fraction = pydantic.confloat(ge=0, lt=1)
-
-
-class _HyperParamsModel(StrictModel):
-    """The validation of overrides: every number finite and in its range."""
-
-    weight_lr: _Rate = SearchHyperParams.weight_lr
-    search_dropout: _Fraction = SearchHyperParams.search_dropout
-    grad_clip: _Rate = SearchHyperParams.grad_clip
-    weight_steps: pydantic.PositiveInt = SearchHyperParams.weight_steps
-    arch_lr: pydantic.NonNegativeFloat = SearchHyperParams.arch_lr
-    arch_beta1: _Fraction = SearchHyperParams.arch_beta1
-    arch_beta2: _Fraction = SearchHyperParams.arch_beta2
-    warmup_fraction: pydantic.confloat(ge=0, le=1) = SearchHyperParams.warmup_fraction
-    tau_start: _Rate = SearchHyperParams.tau_start
-    tau_end: _Rate = SearchHyperParams.tau_end
-    arch_samples: pydantic.conint(ge=2) = SearchHyperParams.arch_samples
-    distortion_weight: pydantic.NonNegativeFloat = SearchHyperParams.distortion_weight
-    candidate_sharpness: _Rate = SearchHyperParams.candidate_sharpness
-    retrain_attention_lr: _Rate = SearchHyperParams.retrain_attention_lr
-    retrain_attention_dropout: _Fraction = SearchHyperParams.retrain_attention_dropout
-    retrain_plain_lr: _Rate = SearchHyperParams.retrain_plain_lr
-    retrain_plain_dropout: _Fraction = SearchHyperParams.retrain_plain_dropout
-    retrain_max_epochs: pydantic.PositiveInt = SearchHyperParams.retrain_max_epochs
-    retrain_patience: pydantic.PositiveInt = SearchHyperParams.retrain_patience
-
-    model_config = pydantic.ConfigDict(allow_inf_nan=False)  # inf and nan are refused, not trained to NaN
-
-
 def parse_hyperparams(data: Any, source: str) -> SearchHyperParams:
     """Validated hyper-parameters from a mapping (unknown names, wrong types, non-finite or
     out-of-range values are an InputError naming `source` and the field)."""
@@ -107,10 +85,9 @@ def parse_hyperparams(data: Any, source: str) -> SearchHyperParams:
     if not isinstance(data, dict):
         raise InputError(source, "", "expected a mapping of search hyper-parameters")
     try:
-        model = _HyperParamsModel.model_validate(data)
+        return _ADAPTER.validate_python(data)
     except pydantic.ValidationError as err:
         raise from_validation_error(source, err) from None
-    return SearchHyperParams(**model.model_dump())
 
 
 def load_hyperparams(path: str | None, assignments: list[str] | None = None) -> SearchHyperParams:
@@ -139,4 +116,5 @@ def hyperparam_overrides(path: str | None, assignments: list[str] | None = None)
     return data
 
 
-_INTEGERS = {f.name for f in fields(SearchHyperParams) if f.type == "int"}
+_INTEGERS = {f.name for f in fields(SearchHyperParams) if isinstance(f.default, int)}
+_ADAPTER = pydantic.TypeAdapter(SearchHyperParams)
