@@ -11,6 +11,8 @@ Cost model (docs/design.md §5), one layer = combination (X·W on the PE array) 
 Combination, operands of b = max(weight bits, feature bits):
     compute = rows · ceil(M / columns_per_pass(b))
               + folds · (pe_rows + pe_cols − 2) with dataflow per_fold, folds = ceil(N / pe_rows) · passes
+    (with column_reuse, a layer narrower than the columns works on floor(columns / M) · pe_rows
+    nodes at once: pe_rows becomes that in rows and folds)
     rows    = max(ceil(nnz / pe_rows), max row nnz)    zero-skipping layer-1 sparse input
             = ceil(N / pe_rows) · K                     dense input
     dram    = X bytes · (1 if X fits the feature buffer else weight tiles) + W bytes
@@ -128,25 +130,30 @@ def _message_bytes(width, message_bits):
 def combination_phase(num_nodes, in_width, width, weight_bits, feature_bits, message_bits,
                       first_layer, zero_skip, nnz_total, nnz_max_row, columns_per_pass, pe_rows,
                       weight_buffer_bytes, feature_buffer_bytes, message_buffer_bytes, policy,
-                      dram_bytes_per_cycle, overlap, index_bytes, fold_fill_cycles):
+                      dram_bytes_per_cycle, overlap, index_bytes, fold_fill_cycles, column_reuse):
     """One layer's combination X·W. Returns (compute, memory, cycles, dram bytes, MACs), float64.
 
     `fold_fill_cycles`: what each fold (pe_rows nodes × one pass of columns) adds to its K
     cycles: 0 when consecutive folds overlap their fill and drain (pipelined), rows + columns − 2
     of the physical array when each fills and drains (SCALE-Sim's K + R + C − 2 per fold).
+    `column_reuse`: a layer narrower than the array's columns splits them into
+    floor(columns / width) groups, each working on its own pe_rows nodes, instead of leaving
+    the spare columns idle (a 7-class output layer on 128 columns uses 7 otherwise).
     """
     passes = math.ceil(width / columns_per_pass)
+    groups = int(columns_per_pass // width) if column_reuse and width < columns_per_pass else 1
+    parallel_rows = pe_rows * groups
     if zero_skip:
-        rows = max(math.ceil(nnz_total / pe_rows), nnz_max_row)
+        rows = max(math.ceil(nnz_total / parallel_rows), nnz_max_row)
         index_bits = max(1, math.ceil(math.log2(max(in_width, 2))))
         x_bytes = nnz_total * (feature_bits + index_bits) / 8.0 + (num_nodes + 1) * index_bytes
         macs = nnz_total * width
     else:
-        rows = math.ceil(num_nodes / pe_rows) * in_width
+        rows = math.ceil(num_nodes / parallel_rows) * in_width
         x_bytes = num_nodes * in_width * feature_bits / 8.0
         macs = num_nodes * in_width * width
     compute = float(rows * passes)
-    compute += math.ceil(num_nodes / pe_rows) * passes * fold_fill_cycles
+    compute += math.ceil(num_nodes / parallel_rows) * passes * fold_fill_cycles
     w_bytes = in_width * width * weight_bits / 8.0
     weight_tiles = max(1, math.ceil(w_bytes / max(weight_buffer_bytes, 1)))
     x_reads = 1 if x_bytes <= feature_buffer_bytes else weight_tiles
@@ -223,7 +230,7 @@ def layer_footprint(num_nodes, num_edges, width, heads, message_bits, attention_
 def combination_table(num_nodes, in_widths, widths, weight_bits, feature_bits, message_bits, columns_by_bits,
                       first_layer, zero_skip, nnz_total, nnz_max_row, pe_rows, weight_buffer_bytes,
                       feature_buffer_bytes, message_buffer_bytes, policy, dram_bytes_per_cycle, overlap,
-                      index_bytes, fold_fill_cycles):
+                      index_bytes, fold_fill_cycles, column_reuse):
     """Cycles and DRAM bytes of `combination_phase` over every combination of the given values.
 
     Returns two float64 arrays of shape (in widths, widths, weight bits, feature bits, message bits).
@@ -242,7 +249,7 @@ def combination_table(num_nodes, in_widths, widths, weight_bits, feature_bits, m
                                                  message_bits[e], first_layer, zero_skip, nnz_total, nnz_max_row,
                                                  cols, pe_rows, weight_buffer_bytes, feature_buffer_bytes,
                                                  message_buffer_bytes, policy, dram_bytes_per_cycle, overlap,
-                                                 index_bytes, fold_fill_cycles)
+                                                 index_bytes, fold_fill_cycles, column_reuse)
                         cycles[a, b, c, d, e] = out[2]
                         dram[a, b, c, d, e] = out[3]
     return cycles, dram

@@ -126,7 +126,8 @@ def simulate(graph: Graph, arch: ArchSpec, target: Target, num_classes: int) -> 
             graph.num_nodes, in_width, width, w_bits, f_bits, m_bits, first, zero_skip,
             graph.feature_nnz_total, graph.feature_nnz_max_row, target.columns_per_pass(max(w_bits, f_bits)),
             target.pe_rows, target.buffer_bytes("weight"), target.buffer_bytes("feature"), message_buffer,
-            policy, target.dram_bytes_per_cycle, target.overlap, target.index_bytes, target.fold_fill_cycles)
+            policy, target.dram_bytes_per_cycle, target.overlap, target.index_bytes, target.fold_fill_cycles,
+            target.column_reuse)
         agg = kernels.aggregation_phase(
             graph.num_nodes, graph.num_edges, graph.max_in_degree, width, heads, attention, w_bits, m_bits, a_bits,
             last, per_head, miss_curve, policy, message_buffer, target.buffer_bytes("output"), target.agg_lanes,

@@ -76,7 +76,8 @@ def build_tables(graph: Graph, target: Target, num_classes: int, depth: int, wei
             graph.num_nodes, in_widths, out_widths, w_bits, a_bits, a_bits, columns, first, first and zero_skip,
             graph.feature_nnz_total, graph.feature_nnz_max_row, target.pe_rows, target.buffer_bytes("weight"),
             target.buffer_bytes("feature"), target.buffer_bytes("message"), policy, target.dram_bytes_per_cycle,
-            target.overlap, target.index_bytes, target.fold_fill_cycles)
+            target.overlap, target.index_bytes, target.fold_fill_cycles,
+            target.column_reuse)
         a_cycles, a_dram, foot = kernels.aggregation_table(
             graph.num_nodes, graph.num_edges, graph.max_in_degree, per_heads, heads, attentions, w_bits, a_bits,
             a_bits, last, miss_curve, policy, target.buffer_bytes("message"), target.buffer_bytes("output"),

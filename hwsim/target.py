@@ -69,6 +69,7 @@ class _TargetModel(StrictModel):
     zero_skipping: bool = True
     buffer_policy: Literal["lru", "degree"] = "lru"
     dataflow: Literal["pipelined", "per_fold"] = "pipelined"
+    column_reuse: bool = False
     accumulator_bits: pydantic.conint(ge=8, le=128) = 32  # at least a byte: the kernels count whole bytes
     index_bytes: pydantic.conint(gt=0, le=16) = 4
     buffers: _BuffersModel
@@ -107,6 +108,9 @@ class Target:
     # SCALE-Sim counts it; the physical columns, whatever the packing). The default keeps the
     # earlier model, so existing target files simulate as before.
     dataflow: str = "pipelined"
+    # A layer narrower than the columns splits them into groups that work on other nodes, instead
+    # of leaving them idle; off by default (the earlier model).
+    column_reuse: bool = False
     accumulator_bits: int = 32  # width of the aggregation's partial sums and of the logits written back
     index_bytes: int = 4  # one node index of the edge list and row pointers (32-bit)
     source: str = ""
@@ -166,6 +170,7 @@ class Target:
             "dsp": self.dsp, "lut": self.lut, "pe_rows": self.pe_rows, "pe_cols": self.pe_cols,
             "agg_lanes": self.agg_lanes, "datapath_bits": self.datapath_bits, "overlap": self.overlap,
             "zero_skipping": self.zero_skipping, "buffer_policy": self.buffer_policy, "dataflow": self.dataflow,
+            "column_reuse": self.column_reuse,
             "accumulator_bits": self.accumulator_bits, "index_bytes": self.index_bytes,
             "buffers": dict(self.buffer_fractions),
             "packing": {"dsp_macs": dict(self.dsp_macs), "lut_per_mac": dict(self.lut_per_mac),
@@ -199,8 +204,8 @@ def parse_target(data: Any, source: str = "target") -> Target:
         zero_skipping=model.zero_skipping, buffer_policy=model.buffer_policy,
         buffer_fractions=model.buffers.model_dump(), dsp_macs=dict(model.packing.dsp_macs),
         lut_per_mac=dict(model.packing.lut_per_mac), lut_fraction=model.packing.lut_fraction,
-        dataflow=model.dataflow, accumulator_bits=model.accumulator_bits, index_bytes=model.index_bytes,
-        source=source)
+        dataflow=model.dataflow, column_reuse=model.column_reuse, accumulator_bits=model.accumulator_bits,
+        index_bytes=model.index_bytes, source=source)
 
 
 def _check_packing(model: _TargetModel, source: str) -> None:

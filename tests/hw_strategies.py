@@ -49,12 +49,12 @@ def target_dict(**overrides) -> dict:
 
 
 @st.composite
-def targets(draw, dataflows: tuple[str, ...] = ("pipelined",)):
+def targets(draw, dataflows: tuple[str, ...] = ("pipelined",), column_reuse: tuple[bool, ...] = (False, True)):
     """A random valid target; on-chip memory is small so buffers overflow on small graphs too.
     `dataflows`: per_fold adds fill and drain per fold, so a larger array can be slower there (as
     in SCALE-Sim): the monotone laws hold for pipelined targets, the references for both."""
     data = target_dict(
-        dataflow=draw(st.sampled_from(dataflows)),
+        dataflow=draw(st.sampled_from(dataflows)), column_reuse=draw(st.sampled_from(column_reuse)),
         clock_mhz=draw(st.sampled_from([100.0, 250.0, 400.0])),
         dram_gbps=draw(st.sampled_from([1.0, 12.8, 77.0])),
         bram_kib=draw(st.sampled_from([0.0, 0.5, 2.0, 16.0, 512.0])),

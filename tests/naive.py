@@ -46,9 +46,12 @@ def offchip_nodes(n: int, capacity: int, policy: str) -> int:
 
 
 def combination(n, k, m, w, f, mb, first, zero_skip, nnz, nnz_max, cols, pe_rows,
-                weight_buf, feature_buf, message_buf, policy, bytes_per_cycle, overlap, fill_drain=0):
+                weight_buf, feature_buf, message_buf, policy, bytes_per_cycle, overlap, fill_drain=0,
+                column_reuse=False):
     """The combination phase written out by hand from docs/design.md §5."""
     passes = math.ceil(m / cols)
+    if column_reuse and m < cols:  # the spare columns take other nodes
+        pe_rows = pe_rows * math.floor(cols / m)
     if zero_skip:
         rows = max(math.ceil(nnz / pe_rows), nnz_max)
         index_bits = max(1, math.ceil(math.log2(max(k, 2))))

@@ -58,7 +58,7 @@ def test_phase_kernels_match_reference(graph, target, arch, classes):
             graph.feature_nnz_max_row, target.columns_per_pass(max(w, f)), target.pe_rows,
             target.buffer_bytes("weight"), target.buffer_bytes("feature"), target.buffer_bytes("message"),
             target.buffer_policy, target.dram_bytes_per_cycle, target.overlap,
-            target.pe_rows + target.pe_cols - 2 if target.dataflow == "per_fold" else 0)
+            target.pe_rows + target.pe_cols - 2 if target.dataflow == "per_fold" else 0, target.column_reuse)
         agg = naive.aggregation(
             graph.num_nodes, graph.num_edges, graph.max_in_degree, m, heads, layer.attention, w, mb, ab, last,
             per_head, graph.indices, target.buffer_policy, target.buffer_bytes("message"),

@@ -110,3 +110,15 @@ def test_filling_and_draining_each_fold_never_speeds_a_layer_up(graph, target, a
         assert b.combination.compute_cycles >= a.combination.compute_cycles
         assert b.combination.dram_bytes == a.combination.dram_bytes and b.aggregation == a.aggregation
     assert per_fold.latency_ms >= pipelined.latency_ms
+
+
+@settings(max_examples=60, deadline=None)
+@given(graph=graphs(), target=targets(dataflows=("pipelined", "per_fold"), column_reuse=(False,)), arch=archs())
+def test_reusing_spare_columns_never_slows_a_layer_down(graph, target, arch):
+    """column_reuse only puts idle columns to work: compute never rises, DRAM traffic is the same."""
+    plain = simulate(graph, arch, target, 4)
+    reused = simulate(graph, arch, target.with_changes(column_reuse=True), 4)
+    for a, b in zip(plain.layers, reused.layers):
+        assert b.combination.compute_cycles <= a.combination.compute_cycles
+        assert b.combination.dram_bytes == a.combination.dram_bytes and b.aggregation == a.aggregation
+    assert reused.latency_ms <= plain.latency_ms
