@@ -64,3 +64,27 @@ def test_npz_without_edges_or_labels(tmp_path, capsys):
 def test_targets_lists_presets(capsys):
     names = [t["name"] for t in run_json(capsys, "targets")["targets"]]
     assert names == ["u250", "u280", "zcu102", "zcu104"]
+
+
+def test_the_onchip_account_by_hand():
+    """A 4-node ring, one 8-bit GCN layer of 2 units over 3 features, on a target of 1 KiB."""
+    import numpy as np
+    from hw_strategies import target_dict
+
+    from hwsim.graph import Graph
+    from hwsim.network import parse_arch
+    from hwsim.simulate import simulate
+    from hwsim.target import parse_target
+
+    ring = np.arange(4)
+    graph = Graph.from_edge_index(np.stack([ring, (ring + 1) % 4]), 4, 3)  # dense features, self-loops added
+    arch = parse_arch({"layers": [{"attention": "gat", "aggregation": "sum", "heads": 1,
+                                   "quant": {"weight": "q8", "feature": "q8", "message": "q8", "attention": "q4"}}]})
+    target = parse_target(target_dict(bram_kib=1.0))
+    layer = simulate(graph, arch, target, 2).layers[0].onchip
+    assert layer.need == {"weights": (3 + 2) * 2, "features": 4 * 3, "messages": 4 * 2, "attention": 4,
+                          "outputs": 4 * 2 * 4}  # 8 edges x 1 head x 4 bits; outputs at 32 bits
+    assert layer.by_partition == {"weight": 10, "feature": 12, "message": 12, "output": 32}
+    assert layer.capacity == {"weight": 204, "feature": 204, "message": 512, "output": 102} and layer.spills == []
+    tiny = simulate(graph, arch, parse_target(target_dict(bram_kib=0.05)), 2)
+    assert "output" in tiny.layers[0].onchip.spills and tiny.to_dict()["fits_onchip"] is False

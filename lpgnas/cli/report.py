@@ -54,6 +54,13 @@ def render_hw(hw: dict) -> list[str]:
                  f"{hw['macs']:>13,}")
     lines.append(f"peak on-chip buffer {hw['peak_buffer_bytes']:,} bytes (the largest layer's messages and "
                  f"attention coefficients, capped by the on-chip memory); edges processed {hw['edges']:,}")
+    if "onchip_need_bytes" in hw:  # results written before the on-chip account have none
+        fits = "fits" if hw["fits_onchip"] else "does not fit"
+        spills = [f"layer {i} {name}" for i, layer in enumerate(hw["per_layer"], start=1)
+                  for name in layer["onchip"]["spills"]]
+        lines.append(f"on-chip need {hw['onchip_need_bytes'] / 1024:,.1f} KiB (the most demanding layer's weights, "
+                     f"input, messages, attention and output) of {hw['onchip_bytes'] / 1024:,.1f} KiB: {fits}; "
+                     f"partitions too small: {', '.join(spills) if spills else 'none'}")
     return lines
 
 
