@@ -22,7 +22,7 @@ Aggregation, M = hidden·heads values per message of m bits, datapath D bits per
     per edge  c_e = ceil(M·m / D) + attention work per edge
     per node  c_n = ceil(M·accumulator bits / D) + attention work per node (finalise)
     compute = max(ceil(E·c_e / lanes), max in-degree · c_e) + ceil(N·c_n / lanes)
-    dram    = edge list + misses · message bytes + (destination reads) + (logits, last layer)
+    dram    = edge list + misses · message bytes (in whole DRAM bursts) + (destination reads) + (logits)
 Each phase takes max(compute, memory) cycles with overlap, else their sum; memory cycles
 = DRAM bytes / (bytes per cycle). Lanes share a work queue of destination nodes; their
 makespan is modelled by its lower bound, which keeps every law monotone.
@@ -191,8 +191,11 @@ def _attention_work(attention, width, heads, message_bits, attention_bits, datap
 def aggregation_phase(num_nodes, num_edges, max_in_degree, width, heads, attention, weight_bits, message_bits,
                       attention_bits, last_layer, out_width, miss_curve, policy, message_buffer_bytes,
                       output_buffer_bytes, agg_lanes, datapath_bits, dram_bytes_per_cycle, overlap,
-                      accumulator_bits, index_bytes):
-    """One layer's aggregation. Returns (compute, memory, cycles, dram bytes, MACs, misses, capacity)."""
+                      accumulator_bits, index_bytes, burst_bytes):
+    """One layer's aggregation. Returns (compute, memory, cycles, dram bytes, MACs, misses, capacity).
+
+    A miss reads its source's message from DRAM as a transfer of its own, rounded up to whole
+    bursts of `burst_bytes` (the streams, edge list and weights, are long enough not to care)."""
     per_node_bytes = _message_bytes(width, message_bits)
     capacity = message_buffer_bytes // per_node_bytes
     misses = 0 if capacity >= num_nodes else miss_curve[capacity]
@@ -203,7 +206,8 @@ def aggregation_phase(num_nodes, num_edges, max_in_degree, width, heads, attenti
     per_node = math.ceil(width * accumulator_bits / datapath_bits) + att_node
     compute = float(max(math.ceil(num_edges * per_edge / lanes), max_in_degree * per_edge)
                     + math.ceil(num_nodes * per_node / lanes))
-    dram = (num_edges + num_nodes + 1) * index_bytes + misses * per_node_bytes
+    miss_bytes = -(-per_node_bytes // burst_bytes) * burst_bytes
+    dram = (num_edges + num_nodes + 1) * index_bytes + misses * miss_bytes
     dram += math.ceil(ATTENTION_VECTORS[attention] * width * weight_bits / 8.0)  # read by the lanes
     if attention == COS or attention == GENE_LINEAR:
         dram += offchip * per_node_bytes  # the destination's own message, once per node
@@ -259,7 +263,7 @@ def combination_table(num_nodes, in_widths, widths, weight_bits, feature_bits, m
 def aggregation_table(num_nodes, num_edges, max_in_degree, per_heads, heads, attentions, weight_bits,
                       message_bits, attention_bits, last_layer, miss_curve, policy, message_buffer_bytes,
                       output_buffer_bytes, agg_lanes, datapath_bits, dram_bytes_per_cycle, overlap, onchip_bytes,
-                      accumulator_bits, index_bytes):
+                      accumulator_bits, index_bytes, burst_bytes):
     """Cycles, DRAM bytes and footprint of `aggregation_phase` over every combination.
 
     Cycles and DRAM have shape (per-head widths, heads, attentions, weight bits, message bits,
@@ -286,7 +290,7 @@ def aggregation_table(num_nodes, num_edges, max_in_degree, per_heads, heads, att
                                                      last_layer, per_heads[a], miss_curve, policy,
                                                      message_buffer_bytes, output_buffer_bytes, agg_lanes,
                                                      datapath_bits, dram_bytes_per_cycle, overlap,
-                                                     accumulator_bits, index_bytes)
+                                                     accumulator_bits, index_bytes, burst_bytes)
                             cycles[a, b, c, d, e, f] = out[2]
                             dram[a, b, c, d, e, f] = out[3]
                             if d == 0:

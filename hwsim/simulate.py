@@ -176,7 +176,7 @@ def simulate(graph: Graph, arch: ArchSpec, target: Target, num_classes: int) -> 
             graph.num_nodes, graph.num_edges, graph.max_in_degree, width, heads, attention, w_bits, m_bits, a_bits,
             last, per_head, miss_curve, policy, message_buffer, target.buffer_bytes("output"), target.agg_lanes,
             target.datapath_bits, target.dram_bytes_per_cycle, target.overlap, target.accumulator_bits,
-            target.index_bytes)
+            target.index_bytes, target.dram_burst_bytes)
         footprint = kernels.layer_footprint(graph.num_nodes, graph.num_edges, width, heads, m_bits, a_bits,
                                              target.onchip_bytes)
         layers.append(LayerReport(

@@ -82,7 +82,7 @@ def build_tables(graph: Graph, target: Target, num_classes: int, depth: int, wei
             graph.num_nodes, graph.num_edges, graph.max_in_degree, per_heads, heads, attentions, w_bits, a_bits,
             a_bits, last, miss_curve, policy, target.buffer_bytes("message"), target.buffer_bytes("output"),
             target.agg_lanes, target.datapath_bits, target.dram_bytes_per_cycle, target.overlap,
-            target.onchip_bytes, target.accumulator_bits, target.index_bytes)
+            target.onchip_bytes, target.accumulator_bits, target.index_bytes, target.dram_burst_bytes)
         quant = (("self", "q.weight"), ("self", "q.feature"), ("self", "q.message"))
         prev = () if first else (("prev", "hidden"), ("prev", "heads"))
         own = (("self", "heads"),) if last else (("self", "hidden"), ("self", "heads"))

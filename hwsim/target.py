@@ -70,6 +70,8 @@ class _TargetModel(StrictModel):
     buffer_policy: Literal["lru", "degree"] = "lru"
     dataflow: Literal["pipelined", "per_fold"] = "pipelined"
     column_reuse: bool = False
+    dram_efficiency: pydantic.confloat(gt=0, le=1) = 1.0
+    dram_burst_bytes: pydantic.conint(ge=1, le=4096) = 1
     accumulator_bits: pydantic.conint(ge=8, le=128) = 32  # at least a byte: the kernels count whole bytes
     index_bytes: pydantic.conint(gt=0, le=16) = 4
     buffers: _BuffersModel
@@ -111,6 +113,11 @@ class Target:
     # A layer narrower than the columns splits them into groups that work on other nodes, instead
     # of leaving them idle; off by default (the earlier model).
     column_reuse: bool = False
+    # DRAM realism: the share of dram_gbps a sustained stream gets (controller and refresh
+    # overheads), and the burst a random transfer (a message-buffer miss) is rounded up to.
+    # 1 and 1 byte by default: the earlier model, peak bandwidth and exact bytes.
+    dram_efficiency: float = 1.0
+    dram_burst_bytes: int = 1
     accumulator_bits: int = 32  # width of the aggregation's partial sums and of the logits written back
     index_bytes: int = 4  # one node index of the edge list and row pointers (32-bit)
     source: str = ""
@@ -130,7 +137,8 @@ class Target:
 
     @property
     def dram_bytes_per_cycle(self) -> float:
-        return self.dram_gbps * 1e9 / (self.clock_mhz * 1e6)
+        """Sustained DRAM bytes per accelerator cycle: dram_gbps × dram_efficiency ÷ clock."""
+        return self.dram_gbps * 1e9 * self.dram_efficiency / (self.clock_mhz * 1e6)
 
     def engine_columns(self, operand_bits: int) -> float:
         """Output columns per cycle of the engine this width's packing rule names.
@@ -170,7 +178,8 @@ class Target:
             "dsp": self.dsp, "lut": self.lut, "pe_rows": self.pe_rows, "pe_cols": self.pe_cols,
             "agg_lanes": self.agg_lanes, "datapath_bits": self.datapath_bits, "overlap": self.overlap,
             "zero_skipping": self.zero_skipping, "buffer_policy": self.buffer_policy, "dataflow": self.dataflow,
-            "column_reuse": self.column_reuse,
+            "column_reuse": self.column_reuse, "dram_efficiency": self.dram_efficiency,
+            "dram_burst_bytes": self.dram_burst_bytes,
             "accumulator_bits": self.accumulator_bits, "index_bytes": self.index_bytes,
             "buffers": dict(self.buffer_fractions),
             "packing": {"dsp_macs": dict(self.dsp_macs), "lut_per_mac": dict(self.lut_per_mac),
@@ -204,7 +213,8 @@ def parse_target(data: Any, source: str = "target") -> Target:
         zero_skipping=model.zero_skipping, buffer_policy=model.buffer_policy,
         buffer_fractions=model.buffers.model_dump(), dsp_macs=dict(model.packing.dsp_macs),
         lut_per_mac=dict(model.packing.lut_per_mac), lut_fraction=model.packing.lut_fraction,
-        dataflow=model.dataflow, column_reuse=model.column_reuse, accumulator_bits=model.accumulator_bits,
+        dataflow=model.dataflow, column_reuse=model.column_reuse, dram_efficiency=model.dram_efficiency,
+        dram_burst_bytes=model.dram_burst_bytes, accumulator_bits=model.accumulator_bits,
         index_bytes=model.index_bytes, source=source)
 
 

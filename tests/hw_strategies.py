@@ -55,6 +55,7 @@ def targets(draw, dataflows: tuple[str, ...] = ("pipelined",), column_reuse: tup
     in SCALE-Sim): the monotone laws hold for pipelined targets, the references for both."""
     data = target_dict(
         dataflow=draw(st.sampled_from(dataflows)), column_reuse=draw(st.sampled_from(column_reuse)),
+        dram_efficiency=draw(st.sampled_from([1.0, 0.7])), dram_burst_bytes=draw(st.sampled_from([1, 32, 64])),
         clock_mhz=draw(st.sampled_from([100.0, 250.0, 400.0])),
         dram_gbps=draw(st.sampled_from([1.0, 12.8, 77.0])),
         bram_kib=draw(st.sampled_from([0.0, 0.5, 2.0, 16.0, 512.0])),

@@ -86,7 +86,7 @@ def attention_work(attention, m, heads, mb, ab, d):
 
 
 def aggregation(n, e, max_deg, m, heads, attention, w, mb, ab, last, out_width, stream, policy, message_buf,
-                output_buf, lanes, d, bytes_per_cycle, overlap):
+                output_buf, lanes, d, bytes_per_cycle, overlap, burst=1):
     """The aggregation phase, replaying the edge stream through the buffer."""
     per_node_bytes = message_bytes(m, mb)
     capacity = message_buf // per_node_bytes
@@ -101,7 +101,8 @@ def aggregation(n, e, max_deg, m, heads, attention, w, mb, ab, last, out_width, 
     per_edge = math.ceil(m * mb / d) + att_edge
     per_node = math.ceil(m * 32 / d) + att_node
     compute = max(math.ceil(e * per_edge / lanes), max_deg * per_edge) + math.ceil(n * per_node / lanes)
-    dram = (e + n + 1) * 4 + misses * per_node_bytes + math.ceil(ATTENTION_VECTORS[attention] * m * w / 8)
+    miss_bytes = math.ceil(per_node_bytes / burst) * burst  # each miss a transfer of whole bursts
+    dram = (e + n + 1) * 4 + misses * miss_bytes + math.ceil(ATTENTION_VECTORS[attention] * m * w / 8)
     if attention in ("cos", "gene-linear"):
         dram += offchip_nodes(n, capacity, policy) * per_node_bytes
     if last:

@@ -63,7 +63,7 @@ def test_phase_kernels_match_reference(graph, target, arch, classes):
             graph.num_nodes, graph.num_edges, graph.max_in_degree, m, heads, layer.attention, w, mb, ab, last,
             per_head, graph.indices, target.buffer_policy, target.buffer_bytes("message"),
             target.buffer_bytes("output"), target.agg_lanes, target.datapath_bits, target.dram_bytes_per_cycle,
-            target.overlap)
+            target.overlap, target.dram_burst_bytes)
         c, a = got.combination, got.aggregation
         assert (c.compute_cycles, c.dram_bytes, c.macs) == (comb[0], comb[3], comb[4])
         assert c.memory_cycles == pytest.approx(comb[1], rel=1e-12) and c.cycles == pytest.approx(comb[2], rel=1e-12)

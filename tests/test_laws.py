@@ -122,3 +122,16 @@ def test_reusing_spare_columns_never_slows_a_layer_down(graph, target, arch):
         assert b.combination.compute_cycles <= a.combination.compute_cycles
         assert b.combination.dram_bytes == a.combination.dram_bytes and b.aggregation == a.aggregation
     assert reused.latency_ms <= plain.latency_ms
+
+
+@settings(max_examples=60, deadline=None)
+@given(graph=graphs(), target=targets(), arch=archs(), efficiency=st.sampled_from([0.25, 0.5, 0.9]),
+       burst=st.sampled_from([16, 64, 256]))
+def test_dram_realism_never_speeds_a_network_up(graph, target, arch, efficiency, burst):
+    """A lower sustained efficiency never lowers latency; a wider burst never fewer DRAM bytes."""
+    ideal = target.with_changes(dram_efficiency=1.0, dram_burst_bytes=1)
+    base = simulate(graph, arch, ideal, 4)
+    slower = simulate(graph, arch, ideal.with_changes(dram_efficiency=efficiency), 4)
+    bursty = simulate(graph, arch, ideal.with_changes(dram_burst_bytes=burst), 4)
+    assert slower.latency_ms >= base.latency_ms and slower.dram_bytes == base.dram_bytes
+    assert bursty.dram_bytes >= base.dram_bytes and bursty.latency_ms >= base.latency_ms

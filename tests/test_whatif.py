@@ -11,7 +11,7 @@ import pytest
 WHATIF = Path(__file__).resolve().parents[1] / "examples" / "whatif"
 
 
-@pytest.mark.parametrize("script", ["column_reuse.py", "fill_drain.py"])
+@pytest.mark.parametrize("script", ["column_reuse.py", "fill_drain.py", "dram_realism.py"])
 def test_whatif_script_prints_its_table(script, data_root, monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(WHATIF))
     monkeypatch.setattr(sys, "argv", [script, "--dataset", "cora", "--archs", "gcn-w8a8", "--data-root",
