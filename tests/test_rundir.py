@@ -127,3 +127,24 @@ def test_resume_tells_an_option_given_from_one_left_at_its_default(finished, tmp
     capsys.readouterr()
     assert main(["search", "--resume", str(run), "--seed", "0"]) == 2  # the default value, but not the run's
     assert "--seed" in one_line_error(capsys)
+
+
+def test_a_checkpoint_of_another_search_is_refused(data_root, tmp_path, capsys):
+    """A checkpoint copied from a search on another target is not continued under this one."""
+    import shutil
+
+    from lpgnas.search.run import run_search
+
+    source = tmp_path / "zcu102-run"
+    config = SearchConfig(target="zcu102", dataset="cora", data_root=str(data_root), epochs=2, seed=1,
+                          retrain=QUICK, out=str(source), keep_checkpoint=True)
+    run_search(config)
+    other = tmp_path / "u250-run"
+    other.mkdir()
+    moved = SearchConfig(target="u250", dataset="cora", data_root=str(data_root), epochs=2, seed=1, retrain=QUICK,
+                         out=str(other))
+    (other / "run.json").write_text(json.dumps(moved.to_dict()))  # a run.json without a fingerprint
+    shutil.copy(source / "checkpoint.pt", other / "checkpoint.pt")
+    assert main(["search", "--resume", str(other)]) == 2
+    line = one_line_error(capsys)
+    assert "checkpoint.pt" in line and "target" in line and "another search" in line

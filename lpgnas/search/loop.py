@@ -3,6 +3,7 @@ penalty) and a weight step, with the state that is checkpointed between epochs."
 
 from __future__ import annotations
 
+import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from lpgnas.io.runfiles import check_finite, load_torch, save_torch
 from lpgnas.nn.model import as_input, with_self_loops
 from lpgnas.search.loss import score_loss, temperature
 from lpgnas.search.problem import Problem
+from lpgnas.search.rundir import first_difference
 from lpgnas.search.supernet import ArchController, SuperNet
 from lpgnas.train import accuracy, seed_everything
 
@@ -147,16 +149,37 @@ def search_epochs(problem: Problem, state: SearchState, run_dir: Path | None, pr
             now = time.perf_counter()
             if run_dir is not None and (saved_at is None or now - saved_at >= CHECKPOINT_SECONDS
                                         or state.epoch == config.epochs or interrupt.requested):
-                save_torch(run_dir / "checkpoint.pt", state.state_dict())
+                save_torch(run_dir / "checkpoint.pt", {**state.state_dict(), "identity": search_identity(problem)})
                 saved_at = now
             if interrupt.requested:
                 interrupt.reraise()
 
 
-def load_checkpoint(state: SearchState, checkpoint: Path) -> None:
+# The options a search's state does not depend on (retraining, where files go, threads).
+_NOT_THE_SEARCH = ("out", "data_root", "keep_checkpoint", "seeds", "retrain", "retrain_epochs", "candidates",
+                   "threads")
+
+
+def search_identity(problem: Problem) -> str:
+    """What a search's state depends on, saved in its checkpoint: one made under another target,
+    dataset or setting is refused rather than continued (JSON text: data for weights_only)."""
+    config = {k: v for k, v in problem.config.to_dict().items() if k not in _NOT_THE_SEARCH}
+    return json.dumps({"config": config, "target": problem.target.to_dict(), "dataset": problem.graph.name,
+                       "nodes": problem.graph.num_nodes, "features": problem.graph.num_features}, sort_keys=True)
+
+
+def load_checkpoint(state: SearchState, checkpoint: Path, identity: str | None = None) -> None:
     """Restore `state` from a search checkpoint, loaded as data only (lpgnas.io.runfiles.load_torch);
-    a damaged or foreign file is a one-line InputError."""
+    a damaged or foreign file, or one of another search than `identity`, is a one-line InputError
+    (checkpoints from before identities existed are taken as they are)."""
     saved = load_torch(checkpoint, "search checkpoint")
+    if identity is not None and isinstance(saved, dict) and "identity" in saved and saved["identity"] != identity:
+        try:
+            field = first_difference(json.loads(saved["identity"]), json.loads(identity)).lstrip(".")
+        except (TypeError, ValueError):
+            field = "identity"
+        raise InputError(str(checkpoint), field, "the checkpoint is of another search (this field differs); "
+                         "delete it to restart the search") from None
     try:
         state.load_state_dict(saved)
     except (RuntimeError, KeyError, ValueError, TypeError, AttributeError, IndexError) as err:

@@ -26,7 +26,7 @@ from lpgnas.io.progress import progress_bar
 from lpgnas.io.runfiles import load_torch, save_torch, write_json, write_text
 from lpgnas.search.config import SearchConfig
 from lpgnas.search.derive import derive, select
-from lpgnas.search.loop import load_checkpoint, new_state, search_epochs
+from lpgnas.search.loop import load_checkpoint, new_state, search_epochs, search_identity
 from lpgnas.search.problem import Problem, prepare
 from lpgnas.search.rundir import claim, read_searched, read_seed_run, read_selection
 from lpgnas.train import SeedResult, best_run, summarize, train_once
@@ -93,7 +93,7 @@ def run_search(config: SearchConfig, progress: bool = False, resume: bool = Fals
         state = new_state(problem)
         checkpoint = None if run_dir is None else run_dir / "checkpoint.pt"
         if checkpoint is not None and checkpoint.exists():
-            load_checkpoint(state, checkpoint)
+            load_checkpoint(state, checkpoint, search_identity(problem))
         on_start()
         search_epochs(problem, state, run_dir, progress)
         searched = derive(problem, state)

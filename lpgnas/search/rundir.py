@@ -68,18 +68,18 @@ def _check_same_run(run_json: Path, config: SearchConfig, stamp: dict) -> None:
         raise InputError(str(run_json), "fingerprint", "expected a mapping (target, dataset)")
     for part in ("dataset", "target"):
         if old.get(part) != stamp[part]:
-            field = _first_difference(old.get(part), stamp[part])
+            field = first_difference(old.get(part), stamp[part])
             raise InputError(str(run_json), f"fingerprint.{part}{field}", f"the run was made with another "
                              f"{part} than {'the file' if part == 'dataset' else config.target!r} holds now; "
                              "start a new run with --out")
 
 
-def _first_difference(old, new, path: str = "") -> str:
+def first_difference(old, new, path: str = "") -> str:
     """The key path where two JSON values first differ ('' when they differ as a whole)."""
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new), key=str):
             if old.get(key) != new.get(key):
-                return _first_difference(old.get(key), new.get(key), f"{path}.{key}")
+                return first_difference(old.get(key), new.get(key), f"{path}.{key}")
     return path
 
 
