@@ -5,6 +5,8 @@ Library code raises `InputError`; only the CLI turns it into one line and exit s
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Any
 
 import pydantic
@@ -50,6 +52,28 @@ class StrictModel(pydantic.BaseModel):
                 accepted = ", ".join(cls.model_fields)
                 raise ValueError(f"unknown key {unknown[0]!r}; accepted keys: {accepted}")
         return data
+
+    @pydantic.field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
+        """Lax mode would read `true` as 1 and "300" as 300: a number field takes numbers only."""
+        if _is_number(cls.model_fields[info.field_name].annotation):
+            values = value if isinstance(value, list) else [value]
+            if any(isinstance(v, (bool, str)) for v in values):
+                raise ValueError(f"expected a number, got {value!r}")
+        return value
+
+
+def _is_number(annotation: Any) -> bool:
+    """A number, an optional number, a choice of numbers or a list of numbers (not a bool)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if annotation in (int, float):
+        return True
+    if typing.get_origin(annotation) is typing.Literal:  # e.g. hidden sizes: True == 1 would pass
+        return all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in args)
+    if typing.get_origin(annotation) in (list, types.UnionType, typing.Union):
+        return bool(args) and all(_is_number(a) for a in args)
+    return typing.get_origin(annotation) is typing.Annotated and _is_number(args[0])
 
 
 def format_loc(loc: tuple) -> str:

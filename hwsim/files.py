@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,29 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# A user's text file (a target, an arch file, a sweep config, an edge list) larger than this is
+# not one: refused instead of read (a device such as /dev/zero would never end).
+MAX_TEXT_BYTES = 256 * 2**20
+
+
+def regular_file(path: str | Path, limit: int | None = None) -> Path:
+    """`path` if it is a regular file (not a FIFO, device or folder) of at most `limit` bytes."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except OSError as err:
+        raise InputError(str(path), "", f"cannot read file: {err.strerror or err}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(str(path), "", "not a regular file (a folder, a pipe or a device)")
+    if limit is not None and info.st_size > limit:
+        raise InputError(str(path), "", f"{info.st_size:,} bytes: larger than such a file can be ({limit:,})")
+    return path
+
+
 def read_text(path: str | Path) -> str:
     """A user's text file as UTF-8; unreadable files and other encodings become InputError."""
     try:
-        data = Path(path).read_bytes()
+        data = regular_file(path, MAX_TEXT_BYTES).read_bytes()
     except OSError as err:
         raise InputError(str(path), "", f"cannot read file: {err.strerror or err}") from None
     try:

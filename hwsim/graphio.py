@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.errors import InputError
-from hwsim.files import read_text
+from hwsim.files import read_text, regular_file
 from hwsim.graph import Graph
 
 
@@ -23,7 +23,7 @@ def load_graph_file(path: str | Path) -> tuple[Graph, int | None]:
     source = str(path)
     if path.suffix == ".npz":
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with np.load(regular_file(path), allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
             raise InputError(source, "", f"cannot read npz file: {err}") from None
@@ -77,6 +77,10 @@ def read_num_nodes(value: np.ndarray, source: str) -> int:
     return int(number)
 
 
+# More classes than this is a typo, not a dataset (the output layer has one column per class).
+MAX_CLASSES = 100_000
+
+
 def class_count(y: np.ndarray, source: str) -> int:
     """The class count of integer labels 0..C-1, one per node: the largest label + 1 (a class
     with no node still has its output)."""
@@ -84,6 +88,8 @@ def class_count(y: np.ndarray, source: str) -> int:
         raise InputError(source, "y", f"expected finite labels, one per node, got {y.dtype} {list(y.shape)}")
     if y.size and (y.min() < 0 or not np.all(np.equal(np.mod(y, 1), 0))):
         raise InputError(source, "y", "labels must be whole numbers from 0 (the class index)")
+    if y.size and y.max() >= MAX_CLASSES:
+        raise InputError(source, "y", f"labels are class indices below {MAX_CLASSES:,}; found {y.max():g}")
     return int(y.max()) + 1 if y.size else 0
 
 

@@ -247,6 +247,13 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.yaml") if p.stem != "fpga")
 
 
+def target_spec(spec: str) -> str:
+    """How a run records a target: a preset by its name, a file by its absolute path (so the run
+    resumes, and a sweep's workers run, from any folder)."""
+    path = resolve_target_path(spec)
+    return spec if path.parent == PRESET_DIR and path.stem == spec else str(path.resolve())
+
+
 def resolve_target_path(spec: str | os.PathLike) -> Path:
     """A target file path, or the preset of that name."""
     path = Path(spec)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hwsim.errors import InputError
+from hwsim.files import regular_file
 from lpgnas.io.runfiles import write_atomic
 
 if TYPE_CHECKING:
@@ -271,7 +272,12 @@ def split_masks(graph: GraphData, split: str, seed: int) -> tuple[Tensor, Tensor
             raise InputError("argument --split", "", f"dataset {graph.name!r} has no public split; use 'full'")
         return graph.public_masks
     if split == "full":
-        return full_split(graph.y, seed)
+        masks = full_split(graph.y, seed)
+        for name, mask in zip(("training", "validation", "test"), masks):
+            if not bool(mask.any()):
+                raise InputError(graph.name, "y", f"too few nodes per class for a 60/20/20 split: the {name} set is "
+                                 "empty (give train_mask, val_mask and test_mask in the file)")
+        return masks
     raise InputError("argument --split", "", f"unknown split {split!r}; choices: public, full")
 
 
@@ -337,7 +343,7 @@ MASKS = ("train_mask", "val_mask", "test_mask")
 def _npz_names(path: str | os.PathLike) -> set[str]:
     _require_npz(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(regular_file(path), allow_pickle=False) as data:
             return set(data.files)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise InputError(str(path), "", f"cannot read npz file: {err}") from None
@@ -358,7 +364,7 @@ def load_graph_npz(path: str | os.PathLike) -> GraphData:
     source = str(path)
     _require_npz(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(regular_file(path), allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise InputError(source, "", f"cannot read npz file: {err}") from None
@@ -397,7 +403,8 @@ def load_graph_npz(path: str | os.PathLike) -> GraphData:
             masks.append(torch.from_numpy(mask.copy()))
         masks = tuple(masks)
     edges = edges[:, edges[0] != edges[1]]  # self-loops are the model's to add
-    features = torch.from_numpy(np.asarray(x, dtype=np.float32))
-    features = features / features.abs().sum(dim=1, keepdim=True).clamp(min=1e-12)
+    rows = np.asarray(x, dtype=np.float64)  # summed in float64: float32 rows of 3e38 would overflow
+    rows = rows / np.maximum(np.abs(rows).sum(axis=1, keepdims=True), 1e-12)
+    features = torch.from_numpy(rows.astype(np.float32))
     return GraphData(Path(path).stem, features, torch.from_numpy(y.astype(np.int64)), torch.from_numpy(edges),
                      classes, masks)

@@ -182,3 +182,38 @@ def test_a_damaged_hardware_graph_cache_is_rebuilt(data_root, tmp_path, monkeypa
     cached.write_bytes(cached.read_bytes()[:100])
     again, classes_again = load_hw_graph("cora", data_root)
     assert classes_again == classes and (again.indptr == graph.indptr).all() and cached.stat().st_size > 100
+
+
+def test_graph_files_at_the_edges_train_or_say_why(tmp_path, capsys):
+    """All-zero (or enormous) features are a valid, if useless, graph; a graph too small for a
+    60/20/20 split says so."""
+    import numpy as np
+
+    from lpgnas.cli import main
+
+    ring = np.arange(12)
+    for name, x in (("zeros", np.zeros((12, 6))), ("huge", np.full((12, 6), 3e38, dtype=np.float32))):
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, edge_index=np.stack([ring, (ring + 1) % 12]), x=x, y=ring % 2)
+        assert main(["train", "--arch", "gcn-w4a8", "--dataset", str(path), "--epochs", "2", "--json"]) == 0
+        capsys.readouterr()
+    tiny = tmp_path / "tiny.npz"
+    np.savez(tiny, edge_index=np.array([[0, 1, 2], [1, 2, 3]]), x=np.eye(4), y=np.array([0, 1, 0, 1]))
+    assert main(["train", "--arch", "gcn", "--dataset", str(tiny), "--epochs", "2"]) == 2
+    assert "too few nodes per class" in capsys.readouterr().err
+
+
+def test_a_run_on_a_graph_file_resumes_from_another_folder(tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    from lpgnas.cli import main
+
+    ring = np.arange(30)
+    np.savez(tmp_path / "g.npz", edge_index=np.stack([ring, (ring + 1) % 30]), x=np.eye(30, 5), y=ring % 2)
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "--target", "zcu102", "--dataset", "g.npz", "--epochs", "2", "--retrain-epochs", "2",
+                 "--out", "run"]) == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["search", "--resume", str(tmp_path / "run"), "--json"]) == 0

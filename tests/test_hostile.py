@@ -88,6 +88,8 @@ def target_cases() -> list[Case]:
     for key in ("dsp", "pe_rows", "pe_cols", "agg_lanes", "datapath_bits"):
         add(f"{key}-zero", {**PRESET, key: 0})
     add("unknown-key", {**PRESET, "pe_colums": 8})
+    add("clock-true", {**PRESET, "clock_mhz": True})
+    add("dsp-quoted", {**PRESET, "dsp": "2520"})
     add("schema-2", {**PRESET, "schema_version": 2})
     add("buffers-over-one", {**PRESET, "buffers": {"message": 0.9, "weight": 0.2, "feature": 0.2,
                                                     "output": 0.1}})
@@ -143,6 +145,8 @@ def arch_cases() -> list[Case]:
     add("train-lr-huge", {**GCN, "train": {**GCN["train"], "lr": 1e300}})
     add("train-epochs-zero", {**GCN, "train": {**GCN["train"], "epochs": 0}})
     add("train-unknown-key", {**GCN, "train": {**GCN["train"], "momentum": 0.9}})
+    add("heads-true", with_first(heads=True))
+    add("train-epochs-true", {**GCN, "train": {**GCN["train"], "epochs": True}})
     add("train-dropout-one", {**GCN, "train": {**GCN["train"], "dropout": 1.0}})
     add("train-patience-zero", {**GCN, "train": {**GCN["train"], "patience": 0}})
     for field in ("attention", "aggregation", "activation", "hidden", "heads", "quant"):
@@ -185,6 +189,7 @@ def graph_cases() -> list[Case]:
                         ("y", ring % 3)):
         add(f"{field}-objects", npz(**{"edge_index": edges, field: np.array([good, None], dtype=object)}))
     add("y-2d", npz(edge_index=edges, y=np.ones((12, 2))))
+    add("y-huge", npz(edge_index=edges, y=ring * 10**9))
     add("x-text", npz(edge_index=edges, x=np.full((12, 3), "a")))
     add("empty-file", b"")
     add("not-a-zip", b"PK\x03\x04 not really a zip file")
@@ -214,6 +219,13 @@ def sweep_cases() -> list[Case]:
         for label, value in (("text", "x"), ("nulls", [None]), ("mapping", {"a": 1})):
             add(f"{key}-{label}", {**base, key: value})
     add("unknown-key", {**base, "budgets": [1]})
+    add("seeds-twice", {**base, "seeds": [0, 0]})
+    add("budget-twice", {**base, "latency_budgets_ms": [0.03, 0.03]})
+    add("dataset-twice", {**base, "datasets": ["cora", "Cora"]})
+    add("budget-true", {**base, "latency_budgets_ms": [True]})
+    add("threads-huge", {**base, "threads": 100000})
+    add("layers-huge", {**base, "layers": 100000})
+    add("epochs-huge", {**base, "epochs": 99999999999})
     add("budget-negative", {**base, "latency_budgets_ms": [-1]})
     add("budget-inf", {**base, "latency_budgets_ms": [float("inf")]})
     add("weight-inf", {**base, "latency_weights": [float("inf")]})
@@ -243,7 +255,8 @@ def number_cases() -> list[Case]:
                ("--latency-budget-ms", ["0", "-1", "inf"]), ("--buffer-budget-kib", ["0", "nan"]),
                ("--epochs", ["0", "-3", "1e3", "99999999999"]), ("--layers", ["0", "two"]),
                ("--seed", ["-1", "1e20", "100000000000000000000"]), ("--seeds", ["0,-1", "0,0", "x", ","]),
-               ("--threads", ["0"]), ("--candidates", ["0"]), ("--budget-weight", ["inf"]),
+               ("--threads", ["0", "100000"]), ("--candidates", ["0"]), ("--budget-weight", ["inf"]),
+               ("--layers", ["100000"]), ("--out", [""]),
                ("--hparam", ["weight_lr=inf", "arch_samples=1", "bogus=1", "weight_lr", "tau_end=0"]),
                ("--quant-choices", ["q3", "", "q8,q9"]), ("--split", ["half"]), ("--dataset", ["kora"])]
     cases = [Case("numbers", f"search{option}={value}", {}, [*search, option, value])
@@ -339,6 +352,16 @@ def io_cases() -> list[Case]:
                       [*SIMULATE[:2], "{dir}/folder", *SIMULATE[3:]]))
     cases.append(Case("io", "simulate-arch-missing", BASE_FILES, [*SIMULATE[:4], "{dir}/missing.yaml", *SIMULATE[5:]]))
     cases.append(Case("io", "simulate-graph-missing", BASE_FILES, [*SIMULATE[:6], "{dir}/missing.npz"]))
+
+    def fifo(name: str) -> Callable[[Path, pytest.MonkeyPatch], None]:
+        def setup(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+            (folder / name).unlink(missing_ok=True)
+            os.mkfifo(folder / name)  # a reader would wait for a writer forever
+        return setup
+
+    for name in ("t.yaml", "a.yaml", "g.npz"):
+        cases.append(Case("io", f"simulate-{name}-is-a-pipe", BASE_FILES, SIMULATE, fifo(name)))
+    cases.append(Case("io", "simulate-arch-is-dev-zero", BASE_FILES, [*SIMULATE[:4], "/dev/zero", *SIMULATE[5:]]))
 
     def full_stdout(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         import sys

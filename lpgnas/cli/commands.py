@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hwsim.errors import InputError
 from hwsim.simulate import simulate
-from hwsim.target import load_target, preset_names
+from hwsim.target import load_target, preset_names, target_spec
 from lpgnas.data import is_graph_file, load_dataset, load_hw_graph, resolve_split
 from lpgnas.io.archfile import load_arch_file
 from lpgnas.io.progress import progress_bar
@@ -84,9 +84,15 @@ def search_config(args, given: set[str] | None = None) -> SearchConfig:
         return replace(config, keep_checkpoint=config.keep_checkpoint or args.keep_checkpoint)
     if not args.target:
         raise InputError("argument --target", "", "required (a target file or preset name) unless --resume")
+    if args.out is not None and not args.out.strip():
+        raise InputError("argument --out", "", "empty; give a folder for the run (or leave --out out)")
     out = args.out or str(Path("runs") / f"{Path(args.dataset).stem}-{Path(args.target).stem}-s{args.seed}-"
                                           f"{time.strftime('%Y%m%d-%H%M%S')}")
-    return _config(args, out)
+    # files as absolute paths, so run.json resumes from any folder (presets stay names)
+    dataset = str(Path(args.dataset).resolve()) if is_graph_file(args.dataset) else args.dataset
+    target = target_spec(args.target)
+    return _config(argparse.Namespace(**{**vars(args), "dataset": dataset, "target": target}), out)
+
 
 
 def _config(args, out: str | None) -> SearchConfig:

@@ -60,6 +60,23 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def _bounded(high: int, noun: str) -> Callable[[str], int]:
+    """A positive integer of at most `high` (more threads than torch can start, or more layers or
+    epochs than any search runs, is a typo that would crash or never end)."""
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"expected 1 to {high} {noun}, got {value}")
+        return value
+    return parse
+
+
+# Limits shared with sweep files and run.json (lpgnas.search.config checks those).
+threads = _bounded(256, "threads")
+layer_count = _bounded(16, "layers")
+epoch_count = _bounded(10**6, "epochs")
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -90,11 +107,11 @@ def _add_train(sub) -> None:
     p.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA, else the user cache)")
     p.add_argument("--split", choices=("public", "full"), help="public (Planetoid) or full (60/20/20)")
     p.add_argument("--seeds", type=parse_seeds, default=[0], help="comma-separated seeds (default: 0)")
-    p.add_argument("--epochs", type=positive_int, help="override the arch file's epochs")
+    p.add_argument("--epochs", type=epoch_count, help="override the arch file's epochs")
     p.add_argument("--weight-decay", type=nonnegative_float,
                    help="override the arch file's L2 weight decay (the study's baselines train with the "
                         "dataset's: 0 on Amazon Photo, see README)")
-    p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default: 1)")
+    p.add_argument("--threads", type=threads, default=1, help="torch threads (default: 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=_run_train)
 
@@ -149,13 +166,13 @@ def _add_search(sub) -> None:
     p.add_argument("--dataset", default=default("dataset"), help="dataset name or GRAPH.npz (default: %(default)s)")
     p.add_argument("--data-root", help="dataset root (default: $LPGNAS_DATA, else the user cache)")
     p.add_argument("--split", choices=("public", "full"), help="default: public where it exists, else full")
-    p.add_argument("--layers", type=positive_int, default=default("layers"),
+    p.add_argument("--layers", type=layer_count, default=default("layers"),
                    help="network depth (default: %(default)s)")
-    p.add_argument("--epochs", type=positive_int, default=default("epochs"),
+    p.add_argument("--epochs", type=epoch_count, default=default("epochs"),
                    help="search epochs (default: %(default)s)")
     p.add_argument("--seed", type=seed, default=default("seed"), help="search seed (default: %(default)s)")
     p.add_argument("--seeds", type=parse_seeds, help="retraining seeds (default: the search seed)")
-    p.add_argument("--retrain-epochs", type=positive_int, help="cap on retraining epochs (default: none)")
+    p.add_argument("--retrain-epochs", type=epoch_count, help="cap on retraining epochs (default: none)")
     p.add_argument("--candidates", type=positive_int, default=default("candidates"),
                    help="train this many networks drawn near the argmax once, keep the best on validation "
                         "(error + hardware penalty) (default: %(default)s, the argmax alone)")
@@ -178,7 +195,7 @@ def _add_search(sub) -> None:
     _add_hparams(p)
     p.add_argument("--keep-checkpoint", action="store_true",
                    help="keep the trained supernet (checkpoint.pt, ~37 MB on Cora) after the run, for probes")
-    p.add_argument("--threads", type=positive_int, default=default("threads"),
+    p.add_argument("--threads", type=threads, default=default("threads"),
                    help="torch threads (default: %(default)s)")
     p.add_argument("--out", help="run directory (default: runs/DATASET-TARGET-sSEED-TIME)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its directory")
@@ -274,12 +291,12 @@ def _add_sweep(sub) -> None:
     p.add_argument("--latency-weights", type=parse_float_list,
                    help="comma-separated λ_lat (default: 0 with budgets, else 0.1)")
     p.add_argument("--seeds", type=parse_seeds, help="search seeds, each point retrained on its own (default: 0)")
-    p.add_argument("--layers", type=positive_int, help="network depth (default: the search's)")
-    p.add_argument("--epochs", type=positive_int, help="search epochs per point (default: the search's)")
-    p.add_argument("--retrain-epochs", type=positive_int, help="cap on retraining epochs (default: none)")
+    p.add_argument("--layers", type=layer_count, help="network depth (default: the search's)")
+    p.add_argument("--epochs", type=epoch_count, help="search epochs per point (default: the search's)")
+    p.add_argument("--retrain-epochs", type=epoch_count, help="cap on retraining epochs (default: none)")
     p.add_argument("--split", choices=("public", "full"), help="default: public where it exists, else full")
     p.add_argument("--quant-choices", help="all (default), f32, or a list such as q4,q8,f32")
-    p.add_argument("--threads", type=positive_int, help="torch threads per point (default: the search's)")
+    p.add_argument("--threads", type=threads, help="torch threads per point (default: the search's)")
     _add_hparams(p)
     p.add_argument("--no-references", action="store_true", help="skip the --no-hw search and the manual baselines")
     p.add_argument("--workers", type=positive_int, default=1, help="points run at once (default: 1)")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from hwsim.errors import InputError, NonFiniteError
+from hwsim.files import regular_file
 
 
 def _replace(path: Path, write: Callable[[BinaryIO], None]) -> None:
@@ -67,6 +68,7 @@ def load_torch(path: Path, what: str = "checkpoint") -> Any:
 
     import torch
 
+    regular_file(path)  # a pipe or a device would never end
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -85,6 +87,6 @@ def load_torch(path: Path, what: str = "checkpoint") -> Any:
 def read_json(path: Path) -> Any:
     """A JSON file of a run or sweep directory; damage (not UTF-8, not JSON) is an InputError."""
     try:
-        return json.loads(Path(path).read_bytes().decode("utf-8"))
+        return json.loads(regular_file(path).read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InputError(str(path), "", f"not valid JSON ({str(err)[:120]}); delete it to redo that part") from None

@@ -25,6 +25,8 @@ def abs_max(x: Tensor) -> Tensor:
     """max|x| in one pass without the |x| temporary: 1.2-2.4x faster than x.abs().amax() on a
     PubMed-sized activation (19,717 x 320, 1 thread, busy machine), which a PubMed search epoch
     takes ~95 times (cProfile of 4 architecture epochs: 386 calls of amax)."""
+    if x.numel() == 0:  # e.g. the non-zeros of an all-zero feature matrix
+        return x.new_zeros(())
     low, high = torch.aminmax(x.detach())
     return torch.maximum(-low, high)
 

@@ -102,9 +102,10 @@ class SearchConfig:
 
     def check(self, source: str) -> None:
         """Ranges of the stored options (the command line and sweep files check theirs on entry)."""
-        for name, low in (("layers", 1), ("epochs", 1), ("threads", 1), ("candidates", 1), ("seed", 0)):
-            if getattr(self, name) < low:
-                raise InputError(source, name, f"must be at least {low}, got {getattr(self, name)}")
+        for name, low, high in (("layers", 1, 16), ("epochs", 1, 10**6), ("threads", 1, 256), ("candidates", 1, 10**4),
+                                ("seed", 0, 2**32 - 1)):
+            if not low <= getattr(self, name) <= high:
+                raise InputError(source, name, f"must be from {low} to {high}, got {getattr(self, name)}")
         for name in ("latency_weight", "buffer_weight", "size_weight", "budget_weight", "weight_decay"):
             value = getattr(self, name)
             if not 0 <= value < math.inf:
@@ -113,7 +114,7 @@ class SearchConfig:
             value = getattr(self, name)
             if value is not None and not 0 < value < math.inf:
                 raise InputError(source, name, f"must be a finite number > 0, got {value}")
-        if self.retrain_epochs is not None and self.retrain_epochs < 1:
+        if self.retrain_epochs is not None and not 1 <= self.retrain_epochs <= 10**6:
             raise InputError(source, "retrain_epochs", f"must be at least 1, got {self.retrain_epochs}")
         if self.retrain is not None:  # validated as an arch file's train: block is
             parse_train(asdict(self.retrain), f"{source}: retrain")

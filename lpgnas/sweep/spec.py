@@ -19,7 +19,7 @@ import pydantic
 
 from hwsim.errors import InputError, StrictModel, from_validation_error
 from hwsim.files import read_yaml
-from hwsim.target import PRESET_DIR, load_target, resolve_target_path
+from hwsim.target import load_target, target_spec
 from lpgnas.data import DATASETS, KIPF_WEIGHT_DECAY, dataset_info, resolve_split
 from lpgnas.io.archfile import load_arch_file, resolve_arch_path
 from lpgnas.search.config import default
@@ -45,12 +45,12 @@ class _SweepFile(StrictModel):
     buffer_weight: pydantic.NonNegativeFloat = default("buffer_weight")
     size_weight: pydantic.NonNegativeFloat = default("size_weight")
     seeds: list[pydantic.conint(ge=0, le=2**32 - 1)] = [0]
-    layers: pydantic.PositiveInt = default("layers")
-    epochs: pydantic.PositiveInt = default("epochs")
-    retrain_epochs: pydantic.PositiveInt | None = None
+    layers: pydantic.conint(ge=1, le=16) = default("layers")
+    epochs: pydantic.conint(ge=1, le=10**6) = default("epochs")
+    retrain_epochs: pydantic.conint(ge=1, le=10**6) | None = None
     split: Literal["public", "full"] | None = None
     quant_choices: str = default("quant_choices")
-    threads: pydantic.PositiveInt = default("threads")
+    threads: pydantic.conint(ge=1, le=256) = default("threads")
     nohw_reference: bool = True
     baselines: list[str] = list(DEFAULT_BASELINES)
     hparams: dict[str, Any] = {}  # search hyper-parameters (lpgnas.search.hparams), validated there
@@ -114,6 +114,12 @@ def _check(spec: SweepSpec, source: str) -> None:
         raise InputError(source, "targets", "at least one target is required (--target or targets:)")
     if not spec.seeds:
         raise InputError(source, "seeds", "at least one seed is required")
+    for axis in ("targets", "datasets", "latency_budgets_ms", "buffer_budgets_kib", "latency_weights", "seeds",
+                 "baselines"):
+        values = [v.lower() if isinstance(v, str) else v for v in getattr(spec, axis)]
+        repeated = sorted({str(v) for v in values if values.count(v) > 1})
+        if repeated:  # the same point twice, or a point and its copy under another spelling
+            raise InputError(source, axis, f"{repeated[0]!r} is given twice")
     names: dict[str, str] = {}
     for spec_name in spec.targets:
         name = load_target(spec_name).name
@@ -147,12 +153,6 @@ class Point:
         return json.dumps(asdict(self), sort_keys=True)
 
 
-def _target_spec(name: str) -> str:
-    """Preset names as they are; files as absolute paths (workers may run in another folder)."""
-    path = resolve_target_path(name)
-    return name if path.parent == PRESET_DIR and path.stem == name else str(path.resolve())
-
-
 def point_key(parts: list[str], identity: dict) -> str:
     """Readable `parts`, then a hash of everything the point's result depends on."""
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
@@ -179,7 +179,7 @@ def expand(spec: SweepSpec) -> list[Point]:
               "split": spec.split, "quant_choices": spec.quant_choices, "threads": spec.threads}
     if spec.hparams.non_default():  # only the changed ones, so points under the defaults keep their keys
         shared["hparams"] = spec.hparams.non_default()
-    targets = tuple(_target_spec(t) for t in spec.targets)
+    targets = tuple(target_spec(t) for t in spec.targets)
     # A target file's content enters the keys of the points that use it, so an edited file makes
     # new points instead of passing the old ones off as its own. Presets are named by name alone
     # (their content is the version's), so the points made on them keep their keys.
