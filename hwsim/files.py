@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,18 @@ def regular_file(path: str | Path, limit: int | None = None) -> Path:
     if limit is not None and info.st_size > limit:
         raise InputError(str(path), "", f"{info.st_size:,} bytes: larger than such a file can be ({limit:,})")
     return path
+
+
+def file_or_named(spec: str | os.PathLike, folder: Path, names: list[str], what: str, source: str) -> Path:
+    """A YAML file's path as given, or the shipped file of that name in `folder` (a preset
+    target, an example network); `what` says which kind, for the error that lists `names`."""
+    path = Path(spec)
+    if path.is_file() or path.suffix in (".yaml", ".yml") or os.sep in str(spec):
+        return path
+    named = folder / f"{spec}.yaml"
+    if named.is_file():
+        return named
+    raise InputError(source, "", f"no file or {what} named {str(spec)!r}; {what}s: {', '.join(names)}")
 
 
 def read_text(path: str | Path) -> str:

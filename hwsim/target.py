@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pydantic
 
 from hwsim.errors import InputError, StrictModel, from_validation_error
-from hwsim.files import read_yaml
+from hwsim.files import file_or_named, read_yaml
 
 SCHEMA_VERSION = 1
 OPERAND_BITS = (1, 2, 4, 8, 16, 32)  # b1; t2/q2; q4; q8; q16; f32
@@ -256,14 +256,7 @@ def target_spec(spec: str) -> str:
 
 def resolve_target_path(spec: str | os.PathLike) -> Path:
     """A target file path, or the preset of that name."""
-    path = Path(spec)
-    if path.is_file() or path.suffix in (".yaml", ".yml") or os.sep in str(spec):
-        return path
-    preset = PRESET_DIR / f"{spec}.yaml"
-    if preset.is_file():
-        return preset
-    raise InputError("argument --target", "", f"no file or preset named {str(spec)!r}; presets: "
-                     f"{', '.join(preset_names())}")
+    return file_or_named(spec, PRESET_DIR, preset_names(), "preset", "argument --target")
 
 
 def load_target(spec: str | os.PathLike) -> Target:

@@ -58,7 +58,7 @@ def test_feature_scaling_trains_both_feature_sets(cora, capsys):
     (supernet_mixing, ["cora", "--epochs", "5"], "argument --epochs: must be at least 10"),
     (supernet_mixing, ["nope"], "unknown dataset 'nope'"),
     (feature_scaling, ["gcn", "cora", "--seeds", "a"], "argument --seeds: expected comma-separated integers"),
-    (feature_scaling, ["nonet", "cora"], "argument NETWORK: no arch file or example network named 'nonet'"),
+    (feature_scaling, ["nonet", "cora"], "argument NETWORK: no file or example network named 'nonet'"),
     (feature_scaling, ["gcn", "cora", "--epochs", "0"], "argument --epochs: must be at least 1"),
 ])
 def test_bad_input_is_one_line_and_status_2(module, argv, message, capsys):

@@ -11,8 +11,8 @@ from typing import Any
 import pydantic
 import yaml
 
-from hwsim.errors import InputError, StrictModel, from_validation_error
-from hwsim.files import read_yaml
+from hwsim.errors import StrictModel, from_validation_error
+from hwsim.files import file_or_named, read_yaml
 from hwsim.network import ArchSpec, arch_from_file
 
 # The example networks ship inside the package (examples/archs links here): `--arch gcn`, a
@@ -26,14 +26,7 @@ def example_names() -> list[str]:
 
 def resolve_arch_path(spec: str | os.PathLike, source: str = "argument --arch") -> Path:
     """An arch file, or the example network of that name."""
-    path = Path(spec)
-    if path.is_file() or path.suffix in (".yaml", ".yml") or os.sep in str(spec):
-        return path
-    example = EXAMPLE_DIR / f"{spec}.yaml"
-    if example.is_file():
-        return example
-    raise InputError(source, "", f"no arch file or example network named {str(spec)!r}; examples: "
-                     f"{', '.join(example_names())}")
+    return file_or_named(spec, EXAMPLE_DIR, example_names(), "example network", source)
 
 
 @dataclass(frozen=True)
