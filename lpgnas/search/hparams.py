@@ -10,7 +10,7 @@ their keys. Why each default was chosen: docs/search-tuning.md, by decision.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Annotated, Any
 
 import pydantic
@@ -62,9 +62,6 @@ class SearchHyperParams:
     retrain_plain_dropout: Fraction = 0.5
     retrain_max_epochs: Count = 1000
     retrain_patience: Count = 100
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def non_default(self) -> dict[str, Any]:
         """The fields that differ from their defaults: what a point's key adds (none by default)."""
